@@ -1,0 +1,25 @@
+"""Payload-to-record transforms, and the registry the API and workers share.
+
+Adding an adapter means writing an `Adapter` subclass and registering it here (or
+advertising it under the `kb_ingest.adapters` entry-point group from another package).
+"""
+
+from adapters.base import Adapter, Identity, Issue, PayloadError, Record, RecordError
+from adapters.generic_json import GenericJsonAdapter
+from adapters.registry import Registry, UnknownAdapter
+
+registry = Registry()
+registry.register(GenericJsonAdapter())
+registry.load_entry_points()
+
+__all__ = [
+    "Adapter",
+    "Identity",
+    "Issue",
+    "PayloadError",
+    "Record",
+    "RecordError",
+    "Registry",
+    "UnknownAdapter",
+    "registry",
+]
