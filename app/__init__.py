@@ -1,0 +1,1 @@
+"""HTTP edge and the services it shares with the workers."""

@@ -1,0 +1,20 @@
+"""Table models, one module per entity; importing this package registers them all."""
+
+from app.models.entry import Entry
+from app.models.job import ACTIVE_STATUSES, TERMINAL_STATUSES, Job, JobBatch, JobPayload, JobResult, JobStatus
+from app.models.knowledge_base import KnowledgeBase
+from app.models.workspace import DEFAULT_WORKSPACE_ID, Workspace
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "DEFAULT_WORKSPACE_ID",
+    "TERMINAL_STATUSES",
+    "Entry",
+    "Job",
+    "JobBatch",
+    "JobPayload",
+    "JobResult",
+    "JobStatus",
+    "KnowledgeBase",
+    "Workspace",
+]

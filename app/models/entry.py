@@ -1,0 +1,35 @@
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from sqlalchemy import Column, ForeignKey, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.models.types import JsonColumn, UTCDateTime
+from app.timestamps import utcnow
+
+
+class Entry(SQLModel, table=True):
+    """One knowledge-base entry, unique per (knowledge base, source record id)."""
+
+    __tablename__ = "entries"
+    __table_args__ = (UniqueConstraint("knowledge_base_id", "source_id", name="uq_entries_kb_source"),)
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    workspace_id: UUID = Field(foreign_key="workspaces.id", index=True)
+    knowledge_base_id: UUID = Field(
+        sa_column=Column(ForeignKey("knowledge_bases.id", ondelete="CASCADE"), nullable=False)
+    )
+    source_id: str = Field(max_length=512)
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    content: str = Field(sa_column=Column(Text, nullable=False))
+    content_type: str = Field(max_length=20)
+    # `metadata` is reserved by SQLAlchemy's declarative base, hence the attribute name.
+    meta: dict[str, Any] = Field(default_factory=dict, sa_column=Column("metadata", JsonColumn, nullable=False))
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JsonColumn, nullable=False))
+    url: str | None = Field(default=None, sa_column=Column(Text))
+    content_hash: str = Field(max_length=64)
+    version: int = 1
+    last_job_id: UUID | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))

@@ -1,0 +1,107 @@
+"""A job and its parts: the stored payload, its batches, and its per-record results.
+
+The job row holds the progress counters so that polling a job of any size is one
+primary-key read; per-record results live in their own table and are paged.
+"""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID, uuid4
+
+from sqlalchemy import Column, ForeignKey, Index, Text
+from sqlmodel import Field, SQLModel
+
+from app.models.types import Blob, JsonColumn, UTCDateTime
+from app.timestamps import utcnow
+
+
+class JobStatus(StrEnum):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL_STATUSES
+
+
+TERMINAL_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
+ACTIVE_STATUSES = frozenset({JobStatus.PENDING, JobStatus.PROCESSING})
+
+
+class Job(SQLModel, table=True):
+    __tablename__ = "jobs"
+    __table_args__ = (
+        Index("ix_jobs_workspace_created", "workspace_id", "created_at"),
+        Index("ix_jobs_status", "status"),
+    )
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    workspace_id: UUID = Field(foreign_key="workspaces.id")
+    knowledge_base_id: UUID = Field(foreign_key="knowledge_bases.id")
+    adapter_type: str = Field(max_length=100)
+    adapter_version: str = Field(max_length=50)
+    options: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JsonColumn, nullable=False))
+    status: str = Field(default=JobStatus.PENDING, max_length=20)
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    record_count: int = 0
+    batch_count: int = 0
+    batches_done: int = 0
+    processed: int = 0
+    successful: int = 0
+    failed: int = 0
+    skipped: int = 0
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    started_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    completed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+
+
+class JobPayload(SQLModel, table=True):
+    """The submitted `data`, as received, kept apart so a poll never loads it."""
+
+    __tablename__ = "job_payloads"
+
+    job_id: UUID = Field(sa_column=Column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True))
+    body: bytes = Field(sa_column=Column(Blob, nullable=False))
+
+
+class JobBatch(SQLModel, table=True):
+    """A slice of a job's records: the unit of work of one Dramatiq message.
+
+    `items` is JSON `[[seq, superseded, raw_record], ...]`; `done` flips in the same
+    transaction that applies the batch, which is what makes redelivery harmless.
+    """
+
+    __tablename__ = "job_batches"
+
+    job_id: UUID = Field(sa_column=Column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True))
+    seq: int = Field(primary_key=True)
+    record_count: int
+    items: bytes = Field(sa_column=Column(Blob, nullable=False))
+    done: bool = False
+    attempts: int = 0
+    enqueued_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    started_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+
+
+class JobResult(SQLModel, table=True):
+    """What happened to one submitted record; `seq` is its position in the payload."""
+
+    __tablename__ = "job_results"
+    __table_args__ = (Index("ix_job_results_job_status_seq", "job_id", "status", "seq"),)
+
+    job_id: UUID = Field(sa_column=Column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True))
+    seq: int = Field(primary_key=True)
+    source_id: str | None = Field(default=None, max_length=512)
+    status: str = Field(max_length=10)
+    action: str | None = Field(default=None, max_length=10)
+    entry_id: UUID | None = None
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    detail: str | None = Field(default=None, sa_column=Column(Text))

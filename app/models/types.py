@@ -1,0 +1,27 @@
+"""Column types that behave the same on PostgreSQL and SQLite."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, LargeBinary, TypeDecorator
+from sqlalchemy.dialects.postgresql import BYTEA, JSONB
+
+JsonColumn = JSON().with_variant(JSONB(), "postgresql")
+Blob = LargeBinary().with_variant(BYTEA(), "postgresql")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Always aware UTC datetimes, also from SQLite, which stores them naive."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime; use app.timestamps.utcnow()")
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value

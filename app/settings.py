@@ -1,0 +1,88 @@
+"""Configuration: the only module that reads the environment.
+
+Tests build `Settings(...)` directly; everything else receives a Settings instance.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+MB = 1024 * 1024
+
+
+class ConfigurationError(Exception):
+    """The environment asks for something the service cannot run with."""
+
+
+def _normalize_database_url(url: str) -> str:
+    """Operators paste `postgres://` or `postgresql://`; SQLAlchemy needs the psycopg 3 driver named."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    database_url: str | None = None
+    redis_url: str | None = None
+    broker_url: str | None = None
+    data_dir: Path = Path("data")
+    redis_namespace: str = "kb-ingest"
+    batch_size: int = 500
+    max_body_bytes: int = 30 * MB
+    max_records_per_job: int = 100_000
+    results_sample_size: int = 20
+    embedded_worker_threads: int = 2
+    message_retries: int = 10
+    log_level: str = "INFO"
+    log_json: bool = True
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def embedded(self) -> bool:
+        """No broker configured: run a Dramatiq worker inside the API process."""
+        return not (self.redis_url or self.broker_url)
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return _normalize_database_url(self.database_url)
+        return f"sqlite:///{(self.data_dir / 'kb-ingest.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.sqlalchemy_url.startswith("sqlite")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = env.get(f.name.upper())
+            if raw is None or raw == "" or f.name == "extra":
+                continue
+            values[f.name] = _coerce(f.name, f.type, raw)
+        return cls(**values)
+
+
+def _coerce(name: str, kind: object, raw: str) -> object:
+    kind = str(kind)
+    try:
+        if kind == "int":
+            value = int(raw)
+            if value < 0:
+                raise ValueError
+            return value
+        if kind == "bool":
+            if raw.lower() not in {"1", "0", "true", "false", "yes", "no"}:
+                raise ValueError
+            return raw.lower() in {"1", "true", "yes"}
+        if kind == "Path":
+            return Path(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name.upper()}={raw!r} is not a valid {kind}") from None
+    return raw
