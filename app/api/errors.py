@@ -1,0 +1,74 @@
+"""Every error leaves as JSON `{statusCode, error, message, timestamp, path}` (+ `errors`).
+
+The one place where domain errors become HTTP statuses. Unexpected exceptions are
+logged with their traceback and answered with a generic 500: no stack trace leaves.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFoundException, ValidationException
+
+from adapters.base import Issue
+from app.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, ServiceError, UnsupportedMediaType
+from app.timestamps import iso, utcnow
+
+log = logging.getLogger(__name__)
+
+STATUS_OF: dict[type[ServiceError], int] = {
+    InvalidInput: 400,
+    NotFound: 404,
+    Conflict: 409,
+    PayloadTooLarge: 413,
+    UnsupportedMediaType: 415,
+}
+
+
+def error_response(
+    request: Request, status: int, message: str, issues: list[Issue] | None = None, headers: dict[str, str] | None = None
+) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {
+        "statusCode": status,
+        "error": HTTPStatus(status).phrase,
+        "message": message,
+        "timestamp": iso(utcnow()),
+        "path": request.url.path,
+    }
+    if issues:
+        body["errors"] = [{"path": i.path, "message": i.message} for i in issues]
+    return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
+
+
+def on_service_error(request: Request, exc: ServiceError) -> Response[dict[str, Any]]:
+    status = next(code for kind, code in STATUS_OF.items() if isinstance(exc, kind))
+    return error_response(request, status, str(exc), getattr(exc, "issues", None))
+
+
+def on_http_exception(request: Request, exc: HTTPException) -> Response[dict[str, Any]]:
+    status = exc.status_code
+    if status >= 500:
+        return on_unexpected(request, exc)
+    if isinstance(exc, NotFoundException) and exc.detail == HTTPStatus.NOT_FOUND.phrase:
+        message = f"Cannot {request.method} {request.url.path}"
+    elif isinstance(exc, MethodNotAllowedException):
+        message = f"Method {request.method} is not allowed on {request.url.path}"
+    else:
+        message = exc.detail or HTTPStatus(status).phrase
+    issues = None
+    if isinstance(exc, ValidationException) and isinstance(exc.extra, list):
+        issues = [Issue(str(e.get("key") or e.get("source") or "body"), str(e.get("message"))) for e in exc.extra if isinstance(e, dict)]
+        if issues:
+            message = "Validation failed: " + "; ".join(f"{i.path}: {i.message}" for i in issues)
+    return error_response(request, status, message, issues, headers=exc.headers)
+
+
+def on_unexpected(request: Request, exc: Exception) -> Response[dict[str, Any]]:
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(request, 500, "An unexpected error occurred")
+
+
+EXCEPTION_HANDLERS = {ServiceError: on_service_error, HTTPException: on_http_exception, Exception: on_unexpected}

@@ -1,0 +1,131 @@
+"""/data-ingestion: jobs, their per-record results, and the adapter list."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+import anyio
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
+
+import adapters
+from app.api import openapi, presenters, schemas
+from app.api.params import date_bound, path_uuid
+from app.api.submission import read_submission
+from app.db import transaction
+from app.errors import InvalidInput
+from app.models import JobStatus
+from app.runtime import Runtime
+from app.services import jobs, results
+
+Limit = Annotated[int, Parameter(ge=1, le=100, description="Results per page (1-100)")]
+Offset = Annotated[int, Parameter(ge=0, description="Records to skip")]
+IncludePayload = Annotated[bool, Parameter(query="includePayload", description="Include the submitted payload")]
+
+
+class JobController(Controller):
+    path = "/data-ingestion"
+    tags = ["data-ingestion"]
+
+    @post(
+        "/jobs",
+        status_code=HTTP_202_ACCEPTED,
+        request_max_body_size=None,
+        operation_class=openapi.SubmitJobOperation,
+        responses=openapi.errors(400, 404, 413, 415),
+    )
+    async def submit_job(self, request: Request, runtime: Runtime, workspace_id: UUID) -> Response[schemas.JobAccepted]:
+        """Submit a job: JSON `{adapterType, knowledgeBaseId, data, options?}` or a multipart form with the same fields."""
+        submission = await read_submission(request, limit=runtime.settings.max_body_bytes)
+
+        def store() -> jobs.Accepted:
+            with transaction(runtime.sessions) as session:
+                return jobs.submit(
+                    session,
+                    workspace_id=workspace_id,
+                    submission=submission,
+                    batch_size=runtime.settings.batch_size,
+                    max_records=runtime.settings.max_records_per_job,
+                )
+
+        accepted = await anyio.to_thread.run_sync(store)
+        await anyio.to_thread.run_sync(runtime.queue.enqueue_batches, accepted.job.id, accepted.batch_seqs)
+        return Response(
+            schemas.JobAccepted(jobId=accepted.job.id, status="pending"),
+            status_code=HTTP_202_ACCEPTED,
+            headers={"Location": f"{request.url.path.rstrip('/')}/{accepted.job.id}"},
+        )
+
+    @get("/jobs", sync_to_thread=True, responses=openapi.errors(400))
+    def list_jobs(
+        self,
+        runtime: Runtime,
+        workspace_id: UUID,
+        status: Literal["pending", "processing", "completed", "failed", "cancelled"] | None = None,
+        limit: Limit = 20,
+        offset: Offset = 0,
+        include_payload: IncludePayload = False,
+        start_date: Annotated[str | None, Parameter(query="startDate", description="Created at or after (ISO 8601)")] = None,
+        end_date: Annotated[str | None, Parameter(query="endDate", description="Created before (ISO 8601)")] = None,
+    ) -> schemas.JobList:
+        """List jobs, newest first."""
+        filters = jobs.JobFilter(
+            status=JobStatus(status) if status else None,
+            start=date_bound(start_date, "startDate", end=False),
+            end=date_bound(end_date, "endDate", end=True),
+            limit=limit,
+            offset=offset,
+        )
+        if filters.start and filters.end and filters.start >= filters.end:
+            raise InvalidInput("startDate must be before endDate")
+        with transaction(runtime.sessions) as session:
+            total, rows = jobs.list_page(session, workspace_id=workspace_id, filters=filters)
+            samples = results.sample(session, job_ids=[r.id for r in rows], size=runtime.settings.results_sample_size)
+            payloads = {r.id: jobs.payload_of(session, job_id=r.id) for r in rows} if include_payload else {}
+        return schemas.JobList(
+            total=total,
+            jobs=[presenters.job(r, samples.get(r.id, []), payloads.get(r.id), include_payload) for r in rows],
+        )
+
+    @get("/jobs/{job_id:str}", sync_to_thread=True, responses=openapi.errors(404))
+    def get_job(
+        self, runtime: Runtime, workspace_id: UUID, job_id: Annotated[str, Parameter(title="jobId")], include_payload: IncludePayload = False
+    ) -> schemas.JobPublic:
+        """A job's status, progress counters, a sample of its per-record results (failures first) and summary."""
+        uuid = path_uuid(job_id, "Job")
+        with transaction(runtime.sessions) as session:
+            row = jobs.get(session, workspace_id=workspace_id, job_id=uuid)
+            sample = results.sample(session, job_ids=[uuid], size=runtime.settings.results_sample_size).get(uuid, [])
+            payload = jobs.payload_of(session, job_id=uuid) if include_payload else None
+        return presenters.job(row, sample, payload, include_payload)
+
+    @get("/jobs/{job_id:str}/results", sync_to_thread=True, responses=openapi.errors(400, 404))
+    def list_results(
+        self,
+        runtime: Runtime,
+        workspace_id: UUID,
+        job_id: str,
+        status: Literal["success", "failed", "skipped"] | None = None,
+        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
+        offset: Offset = 0,
+    ) -> schemas.ResultPage:
+        """Every per-record result of a job, in submission order, paged."""
+        uuid = path_uuid(job_id, "Job")
+        with transaction(runtime.sessions) as session:
+            jobs.get(session, workspace_id=workspace_id, job_id=uuid)
+            total, rows = results.page(session, job_id=uuid, status=status, limit=limit, offset=offset)
+        return schemas.ResultPage(total=total, limit=limit, offset=offset, results=[presenters.record_result(r) for r in rows])
+
+    @delete("/jobs/{job_id:str}", status_code=HTTP_204_NO_CONTENT, sync_to_thread=True, responses=openapi.errors(404, 409))
+    def cancel_job(self, runtime: Runtime, workspace_id: UUID, job_id: str) -> None:
+        """Cancel a pending or processing job. What was already applied stays applied."""
+        uuid = path_uuid(job_id, "Job")
+        with transaction(runtime.sessions) as session:
+            jobs.cancel(session, workspace_id=workspace_id, job_id=uuid)
+
+    @get("/adapters", sync_to_thread=False)
+    def list_adapters(self) -> list[schemas.AdapterInfo]:
+        """Adapters available to `adapterType`."""
+        return [schemas.AdapterInfo(**a.describe()) for a in adapters.registry]

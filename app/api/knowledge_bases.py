@@ -1,0 +1,68 @@
+"""/knowledge-bases: create the target of a migration and verify what landed."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Controller, get, post
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_201_CREATED
+
+from app.api import openapi, presenters, schemas
+from app.api.params import path_uuid
+from app.db import transaction
+from app.errors import InvalidInput
+from app.runtime import Runtime
+from app.services import knowledge_bases
+
+Limit = Annotated[int, Parameter(ge=1, le=100)]
+Offset = Annotated[int, Parameter(ge=0)]
+
+
+class KnowledgeBaseController(Controller):
+    path = "/knowledge-bases"
+    tags = ["knowledge-bases"]
+
+    @post("/", status_code=HTTP_201_CREATED, sync_to_thread=True, responses=openapi.errors(400, 409))
+    def create(self, runtime: Runtime, workspace_id: UUID, data: schemas.KnowledgeBaseCreate) -> schemas.KnowledgeBasePublic:
+        name = data.name.strip()
+        if not name or len(name) > 200:
+            raise InvalidInput("name must be 1-200 characters")
+        if data.description is not None and len(data.description) > 2000:
+            raise InvalidInput("description must be at most 2000 characters")
+        with transaction(runtime.sessions) as session:
+            kb = knowledge_bases.create(session, workspace_id=workspace_id, name=name, description=data.description)
+        return presenters.knowledge_base(kb, 0)
+
+    @get("/", sync_to_thread=True, responses=openapi.errors(400))
+    def list_all(self, runtime: Runtime, workspace_id: UUID, limit: Limit = 20, offset: Offset = 0) -> schemas.KnowledgeBaseList:
+        with transaction(runtime.sessions) as session:
+            total, rows = knowledge_bases.list_page(session, workspace_id=workspace_id, limit=limit, offset=offset)
+            counts = knowledge_bases.entry_counts(session, knowledge_base_ids=[r.id for r in rows])
+        return schemas.KnowledgeBaseList(total=total, knowledgeBases=[presenters.knowledge_base(r, counts.get(r.id, 0)) for r in rows])
+
+    @get("/{knowledge_base_id:str}", sync_to_thread=True, responses=openapi.errors(404))
+    def get_one(self, runtime: Runtime, workspace_id: UUID, knowledge_base_id: str) -> schemas.KnowledgeBasePublic:
+        uuid = path_uuid(knowledge_base_id, "Knowledge base")
+        with transaction(runtime.sessions) as session:
+            kb = knowledge_bases.get(session, workspace_id=workspace_id, knowledge_base_id=uuid)
+            count = knowledge_bases.entry_counts(session, knowledge_base_ids=[uuid]).get(uuid, 0)
+        return presenters.knowledge_base(kb, count)
+
+    @get("/{knowledge_base_id:str}/entries", sync_to_thread=True, responses=openapi.errors(400, 404))
+    def list_entries(
+        self,
+        runtime: Runtime,
+        workspace_id: UUID,
+        knowledge_base_id: str,
+        limit: Limit = 20,
+        offset: Offset = 0,
+        source_id: Annotated[str | None, Parameter(query="sourceId")] = None,
+    ) -> schemas.EntryList:
+        uuid = path_uuid(knowledge_base_id, "Knowledge base")
+        with transaction(runtime.sessions) as session:
+            total, rows = knowledge_bases.list_entries(
+                session, workspace_id=workspace_id, knowledge_base_id=uuid, limit=limit, offset=offset, source_id=source_id
+            )
+        return schemas.EntryList(total=total, entries=[presenters.entry(r) for r in rows])

@@ -1,0 +1,35 @@
+"""Query and path values that need more than a type to parse: ids, dates, statuses."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from uuid import UUID
+
+from adapters.base import Issue
+from app.errors import InvalidInput, NotFound
+
+
+def path_uuid(value: str, kind: str) -> UUID:
+    """A malformed id names nothing that exists: 404, as for an unknown one."""
+    try:
+        return UUID(value)
+    except ValueError:
+        raise NotFound(f"{kind} {value} not found") from None
+
+
+def date_bound(value: str | None, name: str, *, end: bool) -> datetime | None:
+    """ISO 8601 date or date-time; a bare date as an end bound includes that whole day."""
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            moment = datetime.combine(day + timedelta(days=1) if end else day, time(), UTC)
+        else:
+            moment = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        raise InvalidInput(
+            f"{name} must be an ISO 8601 date or date-time, got {value!r}", [Issue(name, "is not an ISO 8601 date or date-time")]
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -1,0 +1,85 @@
+"""From table rows to wire shapes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from msgspec import UNSET
+
+from app.api import schemas
+from app.models import Entry, Job, JobResult, KnowledgeBase
+from app.timestamps import iso
+
+
+def job(row: Job, results: list[JobResult], payload: bytes | None = None, include_payload: bool = False) -> schemas.JobPublic:
+    return schemas.JobPublic(
+        id=row.id,
+        status=row.status,  # type: ignore[arg-type]
+        knowledgeBaseId=row.knowledge_base_id,
+        data=schemas.JobData(
+            adapterId=row.adapter_type,
+            adapterType=row.adapter_type,
+            recordCount=row.record_count,
+            progress=schemas.Progress(
+                processed=row.processed, total=row.record_count, successful=row.successful, failed=row.failed, skipped=row.skipped
+            ),
+            results=[record_result(r) for r in results],
+        ),
+        result=schemas.JobSummary(
+            sourceId=row.id,
+            entriesCreated=row.created,
+            entriesUpdated=row.updated,
+            entriesSkipped=row.skipped,
+            entriesDeleted=row.deleted,
+            embeddingsGenerated=0,
+            error=row.error,
+        ),
+        created_at=iso(row.created_at),  # type: ignore[arg-type]
+        started_at=iso(row.started_at),
+        completed_at=iso(row.completed_at),
+        payload=_payload(payload) if include_payload else UNSET,
+    )
+
+
+def _payload(body: bytes | None) -> Any:
+    return msgspec.Raw(body) if body is not None else None
+
+
+def record_result(row: JobResult) -> schemas.RecordResult:
+    return schemas.RecordResult(
+        sourceId=row.source_id,
+        status=row.status,  # type: ignore[arg-type]
+        action=row.action,  # type: ignore[arg-type]
+        entryId=row.entry_id,
+        error=row.error,
+        detail=row.detail,
+    )
+
+
+def knowledge_base(row: KnowledgeBase, entry_count: int) -> schemas.KnowledgeBasePublic:
+    return schemas.KnowledgeBasePublic(
+        id=row.id,
+        name=row.name,
+        description=row.description,
+        entryCount=entry_count,
+        created_at=iso(row.created_at),  # type: ignore[arg-type]
+        updated_at=iso(row.updated_at),  # type: ignore[arg-type]
+    )
+
+
+def entry(row: Entry) -> schemas.EntryPublic:
+    return schemas.EntryPublic(
+        id=row.id,
+        sourceId=row.source_id,
+        title=row.title,
+        content=row.content,
+        contentType=row.content_type,
+        metadata=row.meta,
+        tags=row.tags,
+        url=row.url,
+        contentHash=row.content_hash,
+        version=row.version,
+        created_at=iso(row.created_at),  # type: ignore[arg-type]
+        updated_at=iso(row.updated_at),  # type: ignore[arg-type]
+    )

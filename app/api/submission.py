@@ -1,0 +1,87 @@
+"""Turning a job submission (JSON body or multipart form) into a validated Submission."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import orjson
+from litestar import Request
+
+from adapters.base import Issue
+from app.api.body import Form, read_body, read_form
+from app.errors import InvalidInput, UnsupportedMediaType
+from app.services.jobs import Submission
+
+REQUIRED = ("adapterType", "knowledgeBaseId", "data")
+
+
+async def read_submission(request: Request, *, limit: int) -> Submission:
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type == "multipart/form-data":
+        form = await read_form(request, limit)
+        try:
+            return _from_form(form)
+        finally:
+            form.close()
+    if media_type in ("", "application/json") or media_type.endswith("+json"):
+        body = _parse_json(await read_body(request, limit), "body")
+        if not isinstance(body, dict):
+            raise InvalidInput("Request body must be a JSON object", [Issue("body", "must be a JSON object")])
+        return _validated(body)
+    raise UnsupportedMediaType(f"Content-Type {media_type!r} is not supported; use application/json or multipart/form-data")
+
+
+def _from_form(form: Form) -> Submission:
+    fields: dict[str, Any] = {name: value.decode("utf-8", "replace") for name, value in form.fields.items()}
+    if "data" in form.files:
+        upload = form.files["data"]
+        upload.file_object.seek(0)
+        fields["data"] = _parse_json(upload.file_object.read(), "data")
+    elif "data" in fields:
+        fields["data"] = _parse_json(form.fields["data"], "data")
+    if "options" in fields:
+        fields["options"] = _parse_json(form.fields["options"], "options")
+    return _validated(fields)
+
+
+def _validated(body: dict[str, Any]) -> Submission:
+    missing = [name for name in REQUIRED if body.get(name) is None]
+    if missing:
+        raise InvalidInput(f"Missing required fields: {', '.join(missing)}", [Issue(name, "is required") for name in missing])
+    issues = []
+    adapter_type = body["adapterType"]
+    if not isinstance(adapter_type, str) or not adapter_type.strip():
+        issues.append(Issue("adapterType", "must be a non-empty string"))
+    knowledge_base_id = _uuid(body["knowledgeBaseId"])
+    if knowledge_base_id is None:
+        issues.append(Issue("knowledgeBaseId", "must be a UUID"))
+    options = body.get("options")
+    if options is not None and not isinstance(options, dict):
+        issues.append(Issue("options", "must be an object"))
+    if issues:
+        raise InvalidInput("Validation failed: " + "; ".join(f"{i.path} {i.message}" for i in issues), issues)
+    return Submission(
+        adapter_type=adapter_type.strip(),
+        knowledge_base_id=knowledge_base_id,  # type: ignore[arg-type]
+        data=body["data"],
+        payload=orjson.dumps(body["data"]),
+        options=options,
+    )
+
+
+def _parse_json(raw: bytes, where: str) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        label = "Invalid JSON" if where == "body" else f"Invalid JSON in {where}"
+        raise InvalidInput(f"{label}: {error}", [Issue(where, f"is not valid JSON: {error}")]) from None
+
+
+def _uuid(value: Any) -> UUID | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return UUID(value)
+    except ValueError:
+        return None

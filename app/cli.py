@@ -1,0 +1,29 @@
+"""`kb-ingest`: run the API server or apply migrations."""
+
+from __future__ import annotations
+
+import argparse
+
+from app.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kb-ingest", description="Knowledge-base ingestion service")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the HTTP API (and, with no REDIS_URL, an in-process worker)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    commands.add_parser("migrate", help="apply database migrations (PostgreSQL deployments run this as a step)")
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        import uvicorn
+
+        uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port, log_config=None)
+    elif args.command == "migrate":
+        from app import migrations
+        from app.db import make_engine
+
+        engine = make_engine(Settings.from_env())
+        migrations.upgrade(engine)
+        engine.dispose()
+    return 0

@@ -1,0 +1,41 @@
+"""Everything a process (API or worker) needs, built once from Settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dramatiq
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db import make_engine, make_sessions
+from app.queue import JobQueue, build_broker
+from app.services.record_checks import RecordLimits
+from app.settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    broker: dramatiq.Broker
+    queue: JobQueue
+    limits: RecordLimits
+
+    def close(self) -> None:
+        self.broker.close()
+        self.engine.dispose()
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    engine = make_engine(settings)
+    broker = build_broker(settings)
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=make_sessions(engine),
+        broker=broker,
+        queue=JobQueue(broker),
+        limits=RecordLimits(),
+    )

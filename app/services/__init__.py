@@ -1,0 +1,1 @@
+"""Services shared by the HTTP edge and the workers: session first, keyword arguments after."""

@@ -1,0 +1,182 @@
+"""Running one batch of a job: claim it, decide per record, apply everything in one transaction.
+
+Every step is safe to run twice. The batch's `done` flag flips in the same transaction
+that writes its entries, results and counters, so a redelivered message finds it done
+and does nothing; a batch in flight when its job is cancelled rolls back whole, so the
+counters always say exactly what was applied. The last batch to finish completes the job.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from adapters import Registry, UnknownAdapter
+from app.db import transaction
+from app.models import ACTIVE_STATUSES, Job, JobBatch, JobResult, JobStatus
+from app.services import entry_writes
+from app.services.ingest import CREATED, DELETED, SKIPPED, SUCCESS, UNCHANGED, UPDATED, Decision, Outcome, decide, identify_all
+from app.services.planning import decode_batch
+from app.services.record_checks import RecordLimits
+from app.timestamps import utcnow
+
+log = logging.getLogger(__name__)
+
+
+class _Abandoned(Exception):
+    """The batch must not count: already applied, or its job stopped meanwhile."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Claim:
+    workspace_id: UUID
+    knowledge_base_id: UUID
+    adapter_type: str
+    options: dict[str, Any]
+    items: bytes
+    attempts: int
+
+
+def run_batch(sessions: sessionmaker[Session], *, job_id: UUID, seq: int, registry: Registry, limits: RecordLimits) -> str:
+    """Process batch `seq` of a job; returns what happened, for the log."""
+    with transaction(sessions) as session:
+        claim = claim_batch(session, job_id=job_id, seq=seq)
+    if claim is None:
+        return "nothing to do"
+    try:
+        adapter = registry.get(claim.adapter_type)
+    except UnknownAdapter:
+        with transaction(sessions) as session:
+            fail_job(session, job_id=job_id, reason=f"adapter {claim.adapter_type} is no longer available")
+        return "failed: unknown adapter"
+    identified = identify_all(adapter, decode_batch(claim.items))
+    with transaction(sessions) as session:
+        existing = entry_writes.stored_hashes(
+            session,
+            knowledge_base_id=claim.knowledge_base_id,
+            source_ids=[i.identity.source_id for i in identified if i.identity is not None],
+        )
+    decision = decide(adapter, claim.options, identified, existing, limits)
+    try:
+        with transaction(sessions) as session:
+            return apply_batch(session, job_id=job_id, seq=seq, claim=claim, decision=decision)
+    except _Abandoned as reason:
+        return f"abandoned: {reason}"
+
+
+def claim_batch(session: Session, *, job_id: UUID, seq: int) -> Claim | None:
+    """Start the job if it is pending and count an attempt; None when there is nothing to do."""
+    job = session.get(Job, job_id)
+    if job is None or job.status not in ACTIVE_STATUSES:
+        return None
+    batch = session.execute(
+        select(JobBatch.done, JobBatch.items, JobBatch.attempts).where(JobBatch.job_id == job_id, JobBatch.seq == seq)
+    ).first()
+    if batch is None or batch.done:
+        return None
+    now = utcnow()
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.PENDING)
+        .values(status=JobStatus.PROCESSING, started_at=now, updated_at=now)
+    )
+    session.execute(
+        update(JobBatch).where(JobBatch.job_id == job_id, JobBatch.seq == seq).values(attempts=JobBatch.attempts + 1, started_at=now)
+    )
+    return Claim(
+        workspace_id=job.workspace_id,
+        knowledge_base_id=job.knowledge_base_id,
+        adapter_type=job.adapter_type,
+        options=job.options,
+        items=batch.items,
+        attempts=batch.attempts + 1,
+    )
+
+
+def apply_batch(session: Session, *, job_id: UUID, seq: int, claim: Claim, decision: Decision) -> str:
+    done = session.execute(
+        select(JobBatch.done).where(JobBatch.job_id == job_id, JobBatch.seq == seq).with_for_update()
+    ).scalar_one_or_none()
+    if done is None or done:
+        raise _Abandoned("already applied")
+    outcomes = decision.outcomes + _write(session, job_id=job_id, claim=claim, decision=decision)
+    if outcomes:
+        session.execute(insert(JobResult.__table__), [_result_row(job_id, o) for o in outcomes])
+    counts = Counter(o.status for o in outcomes) + Counter(o.action for o in outcomes if o.status == SUCCESS)
+    now = utcnow()
+    progress = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.PROCESSING)
+        .values(
+            processed=Job.processed + len(outcomes),
+            successful=Job.successful + counts[SUCCESS],
+            failed=Job.failed + counts["failed"],
+            skipped=Job.skipped + counts[SKIPPED],
+            created=Job.created + counts[CREATED],
+            updated=Job.updated + counts[UPDATED],
+            deleted=Job.deleted + counts[DELETED],
+            batches_done=Job.batches_done + 1,
+            updated_at=now,
+        )
+        .returning(Job.batches_done, Job.batch_count)
+    ).first()
+    if progress is None:
+        raise _Abandoned("job is no longer processing")
+    session.execute(update(JobBatch).where(JobBatch.job_id == job_id, JobBatch.seq == seq).values(done=True))
+    if progress.batches_done >= progress.batch_count:
+        session.execute(update(Job).where(Job.id == job_id).values(status=JobStatus.COMPLETED, completed_at=now, updated_at=now))
+        return "applied; job completed"
+    return "applied"
+
+
+def fail_job(session: Session, *, job_id: UUID, reason: str) -> bool:
+    now = utcnow()
+    failed = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status.in_(ACTIVE_STATUSES))
+        .values(status=JobStatus.FAILED, error=reason, completed_at=now, updated_at=now)
+        .returning(Job.id)
+    ).first()
+    return failed is not None
+
+
+def _write(session: Session, *, job_id: UUID, claim: Claim, decision: Decision) -> list[Outcome]:
+    # Sorted so that concurrent jobs on one knowledge base lock entry rows in the same order.
+    writes = sorted(decision.writes, key=lambda w: w.record.source_id)
+    written = entry_writes.upsert(
+        session, workspace_id=claim.workspace_id, knowledge_base_id=claim.knowledge_base_id, job_id=job_id, writes=writes
+    )
+    removed = entry_writes.remove(session, knowledge_base_id=claim.knowledge_base_id, deletes=decision.deletes)
+    outcomes = []
+    for w in writes:
+        source_id = w.record.source_id
+        if source_id in written:
+            entry_id, version = written[source_id]
+            outcomes.append(Outcome(seq=w.seq, source_id=source_id, status=SUCCESS, action=CREATED if version == 1 else UPDATED, entry_id=entry_id))
+        else:
+            outcomes.append(Outcome(seq=w.seq, source_id=source_id, status=SKIPPED, action=UNCHANGED, detail="content unchanged"))
+    for d in decision.deletes:
+        if d.source_id in removed:
+            outcomes.append(Outcome(seq=d.seq, source_id=d.source_id, status=SUCCESS, action=DELETED, entry_id=removed[d.source_id]))
+        else:
+            outcomes.append(Outcome(seq=d.seq, source_id=d.source_id, status=SKIPPED, action=UNCHANGED, detail="no entry with this id to delete"))
+    return outcomes
+
+
+def _result_row(job_id: UUID, o: Outcome) -> dict[str, Any]:
+    return {
+        "job_id": job_id,
+        "seq": o.seq,
+        "source_id": o.source_id,
+        "status": o.status,
+        "action": o.action,
+        "entry_id": o.entry_id,
+        "error": o.error,
+        "detail": o.detail,
+    }

@@ -1,0 +1,119 @@
+"""Submitting, reading, listing and cancelling jobs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from adapters import PayloadError, UnknownAdapter, registry
+from adapters.base import Issue
+from app.errors import Conflict, InvalidInput, NotFound
+from app.models import ACTIVE_STATUSES, Job, JobBatch, JobPayload, JobStatus
+from app.services import knowledge_bases
+from app.services.planning import plan_batches
+from app.timestamps import utcnow
+
+
+@dataclass(frozen=True, kw_only=True)
+class Submission:
+    adapter_type: str
+    knowledge_base_id: UUID
+    data: Any
+    payload: bytes
+    options: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobFilter:
+    status: JobStatus | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    limit: int = 20
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class Accepted:
+    job: Job
+    batch_seqs: list[int] = field(default_factory=list)
+
+
+def submit(session: Session, *, workspace_id: UUID, submission: Submission, batch_size: int, max_records: int) -> Accepted:
+    """Validate and store a job with its payload and batches; the caller commits, then enqueues."""
+    try:
+        adapter = registry.get(submission.adapter_type)
+    except UnknownAdapter:
+        raise InvalidInput(f"Unknown adapter: {submission.adapter_type}", [Issue("adapterType", "is not a known adapter")]) from None
+    try:
+        options = adapter.parse_options(submission.options)
+        items = adapter.items(submission.data)
+    except PayloadError as error:
+        raise InvalidInput("Payload validation failed", error.issues) from None
+    if len(items) > max_records:
+        raise InvalidInput(
+            f"Too many records: {len(items)} (the maximum per job is {max_records}); split the payload into several jobs",
+            [Issue("data", f"has {len(items)} records, more than the maximum of {max_records}")],
+        )
+    knowledge_bases.get(session, workspace_id=workspace_id, knowledge_base_id=submission.knowledge_base_id)
+    plan = plan_batches(adapter, items, batch_size=batch_size)
+    job = Job(
+        workspace_id=workspace_id,
+        knowledge_base_id=submission.knowledge_base_id,
+        adapter_type=adapter.name,
+        adapter_version=adapter.version,
+        options=options,
+        record_count=plan.record_count,
+        batch_count=len(plan.batches),
+    )
+    session.add(job)
+    session.flush()
+    session.add(JobPayload(job_id=job.id, body=submission.payload))
+    now = utcnow()
+    for seq, batch in enumerate(plan.batches):
+        session.add(JobBatch(job_id=job.id, seq=seq, record_count=batch.record_count, items=batch.items, enqueued_at=now))
+    return Accepted(job, list(range(len(plan.batches))))
+
+
+def get(session: Session, *, workspace_id: UUID, job_id: UUID) -> Job:
+    job = session.get(Job, job_id, populate_existing=True)
+    if job is None or job.workspace_id != workspace_id:
+        raise NotFound(f"Job {job_id} not found")
+    return job
+
+
+def payload_of(session: Session, *, job_id: UUID) -> bytes | None:
+    return session.scalar(select(JobPayload.body).where(JobPayload.job_id == job_id))
+
+
+def list_page(session: Session, *, workspace_id: UUID, filters: JobFilter) -> tuple[int, list[Job]]:
+    where = [Job.workspace_id == workspace_id]
+    if filters.status is not None:
+        where.append(Job.status == filters.status)
+    if filters.start is not None:
+        where.append(Job.created_at >= filters.start)
+    if filters.end is not None:
+        where.append(Job.created_at < filters.end)
+    total = session.scalar(select(func.count()).select_from(Job).where(*where)) or 0
+    rows = session.scalars(
+        select(Job).where(*where).order_by(Job.created_at.desc(), Job.id.desc()).limit(filters.limit).offset(filters.offset)
+    )
+    return total, list(rows)
+
+
+def cancel(session: Session, *, workspace_id: UUID, job_id: UUID) -> None:
+    """Cancel a pending or processing job; a batch in flight rolls back rather than count."""
+    now = utcnow()
+    cancelled = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.workspace_id == workspace_id, Job.status.in_(ACTIVE_STATUSES))
+        .values(status=JobStatus.CANCELLED, completed_at=now, updated_at=now)
+        .returning(Job.id)
+    ).first()
+    if cancelled is None:
+        job = get(session, workspace_id=workspace_id, job_id=job_id)
+        raise Conflict(f"Job {job_id} is already {job.status}")

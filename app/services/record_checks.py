@@ -1,0 +1,49 @@
+"""Checks every normalized record passes before it is written, whatever its adapter.
+
+They fail one record with a clear message instead of letting the database refuse the
+whole batch (PostgreSQL rejects NUL characters in text and JSONB).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+
+from adapters.base import Record, RecordError
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordLimits:
+    max_fields: int = 200
+    max_field_bytes: int = 5 * 1024 * 1024
+    max_record_bytes: int = 10 * 1024 * 1024
+
+
+def check_record(record: Record, limits: RecordLimits) -> None:
+    if len(record.metadata) > limits.max_fields:
+        raise RecordError(f"metadata has {len(record.metadata)} fields, more than the maximum of {limits.max_fields}")
+    texts = {"title": record.title, "content": record.content, "url": record.url or ""}
+    for name, text in texts.items():
+        _check_text(name, text, limits)
+    encoded_metadata = orjson.dumps(record.metadata)
+    encoded_tags = orjson.dumps(record.tags)
+    if b"\\u0000" in encoded_metadata or b"\\u0000" in encoded_tags:
+        raise RecordError("metadata and tags must not contain NUL characters")
+    if len(encoded_metadata) > limits.max_field_bytes:
+        raise RecordError(f"metadata is larger than {limits.max_field_bytes} bytes")
+    total = sum(len(t.encode()) for t in texts.values()) + len(encoded_metadata) + len(encoded_tags)
+    if total > limits.max_record_bytes:
+        raise RecordError(f"record is {total} bytes, larger than the maximum of {limits.max_record_bytes}")
+
+
+def _check_text(name: str, text: str, limits: RecordLimits) -> None:
+    if "\x00" in text:
+        raise RecordError(f"{name} must not contain NUL characters")
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > limits.max_field_bytes:
+        raise RecordError(f"{name} is {size} bytes, larger than the maximum of {limits.max_field_bytes}")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise RecordError(f"{name} contains invalid Unicode (lone surrogates)") from None

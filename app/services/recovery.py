@@ -1,0 +1,24 @@
+"""Finding work the broker does not know about: the database is the source of truth."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import ACTIVE_STATUSES, Job, JobBatch
+
+
+def unfinished_batches(session: Session) -> dict[UUID, list[int]]:
+    """Every batch not yet applied, of every pending or processing job."""
+    rows = session.execute(
+        select(JobBatch.job_id, JobBatch.seq)
+        .join(Job, Job.id == JobBatch.job_id)
+        .where(Job.status.in_(ACTIVE_STATUSES), JobBatch.done.is_(False))
+        .order_by(Job.created_at, JobBatch.seq)
+    )
+    found: dict[UUID, list[int]] = {}
+    for job_id, seq in rows:
+        found.setdefault(job_id, []).append(seq)
+    return found

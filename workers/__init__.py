@@ -1,0 +1,1 @@
+"""Dramatiq actors: thin entry points over the same services the HTTP edge uses."""

@@ -1,0 +1,38 @@
+"""The batch actor. Safe to run twice: the batch runner checks and flips `done` atomically."""
+
+from __future__ import annotations
+
+import logging
+from uuid import UUID
+
+import dramatiq
+
+import adapters
+from app import logs
+from app.queue import PROCESS_BATCH, QUEUE_NAME
+from app.runtime import Runtime
+from app.services.batches import run_batch
+
+log = logging.getLogger(__name__)
+
+
+def declare_actors(runtime: Runtime) -> dramatiq.Actor:
+    def process_batch(job_id: str, seq: int) -> None:
+        token = logs.job_id.set(job_id)
+        try:
+            outcome = run_batch(
+                runtime.sessions, job_id=UUID(job_id), seq=seq, registry=adapters.registry, limits=runtime.limits
+            )
+            log.info("batch %s: %s", seq, outcome, extra={"batch": seq})
+        finally:
+            logs.job_id.reset(token)
+
+    return dramatiq.actor(
+        process_batch,
+        broker=runtime.broker,
+        actor_name=PROCESS_BATCH,
+        queue_name=QUEUE_NAME,
+        max_retries=runtime.settings.message_retries,
+        min_backoff=500,
+        max_backoff=30_000,
+    )
