@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import anyio
+from litestar.di import NamedDependency
 from litestar import Response, get
 from sqlalchemy import text
 
@@ -17,14 +18,14 @@ def health() -> Health:
 
 
 @get("/ready", tags=["health"])
-async def ready(runtime: Runtime) -> Response[Health]:
+async def ready(runtime: NamedDependency[Runtime]) -> Response[Health]:
     """The database and the broker both answer; 503 otherwise (with which one failed)."""
     checks = {"database": await anyio.to_thread.run_sync(_check_database, runtime), "broker": await anyio.to_thread.run_sync(_check_broker, runtime)}
     ok = all(v == "ok" for v in checks.values())
     return Response(Health(status="ok" if ok else "unavailable", checks=checks), status_code=200 if ok else 503)
 
 
-def _check_database(runtime: Runtime) -> str:
+def _check_database(runtime: NamedDependency[Runtime]) -> str:
     try:
         with runtime.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
@@ -33,7 +34,7 @@ def _check_database(runtime: Runtime) -> str:
     return "ok"
 
 
-def _check_broker(runtime: Runtime) -> str:
+def _check_broker(runtime: NamedDependency[Runtime]) -> str:
     try:
         runtime.queue.ping()
     except Exception as error:  # noqa: BLE001

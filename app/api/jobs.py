@@ -6,8 +6,9 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 import anyio
+from litestar.di import NamedDependency
 from litestar import Controller, Request, Response, delete, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 import adapters
@@ -20,9 +21,9 @@ from app.models import JobStatus
 from app.runtime import Runtime
 from app.services import jobs, results
 
-Limit = Annotated[int, Parameter(ge=1, le=100, description="Results per page (1-100)")]
-Offset = Annotated[int, Parameter(ge=0, description="Records to skip")]
-IncludePayload = Annotated[bool, Parameter(query="includePayload", description="Include the submitted payload")]
+Limit = Annotated[int, QueryParameter(ge=1, le=100, description="Results per page (1-100)")]
+Offset = Annotated[int, QueryParameter(ge=0, description="Records to skip")]
+IncludePayload = Annotated[bool, QueryParameter(name="includePayload", description="Include the submitted payload")]
 
 
 class JobController(Controller):
@@ -36,7 +37,7 @@ class JobController(Controller):
         operation_class=openapi.SubmitJobOperation,
         responses=openapi.errors(400, 404, 413, 415),
     )
-    async def submit_job(self, request: Request, runtime: Runtime, workspace_id: UUID) -> Response[schemas.JobAccepted]:
+    async def submit_job(self, request: Request, runtime: NamedDependency[Runtime], workspace_id: NamedDependency[UUID]) -> Response[schemas.JobAccepted]:
         """Submit a job: JSON `{adapterType, knowledgeBaseId, data, options?}` or a multipart form with the same fields."""
         submission = await read_submission(request, limit=runtime.settings.max_body_bytes)
 
@@ -61,14 +62,14 @@ class JobController(Controller):
     @get("/jobs", sync_to_thread=True, responses=openapi.errors(400))
     def list_jobs(
         self,
-        runtime: Runtime,
-        workspace_id: UUID,
-        status: Literal["pending", "processing", "completed", "failed", "cancelled"] | None = None,
+        runtime: NamedDependency[Runtime],
+        workspace_id: NamedDependency[UUID],
+        status: FromQuery[Literal["pending", "processing", "completed", "failed", "cancelled"] | None] = None,
         limit: Limit = 20,
         offset: Offset = 0,
         include_payload: IncludePayload = False,
-        start_date: Annotated[str | None, Parameter(query="startDate", description="Created at or after (ISO 8601)")] = None,
-        end_date: Annotated[str | None, Parameter(query="endDate", description="Created before (ISO 8601)")] = None,
+        start_date: Annotated[str | None, QueryParameter(name="startDate", description="Created at or after (ISO 8601)")] = None,
+        end_date: Annotated[str | None, QueryParameter(name="endDate", description="Created before (ISO 8601)")] = None,
     ) -> schemas.JobList:
         """List jobs, newest first."""
         filters = jobs.JobFilter(
@@ -91,7 +92,7 @@ class JobController(Controller):
 
     @get("/jobs/{job_id:str}", sync_to_thread=True, responses=openapi.errors(404))
     def get_job(
-        self, runtime: Runtime, workspace_id: UUID, job_id: Annotated[str, Parameter(title="jobId")], include_payload: IncludePayload = False
+        self, runtime: NamedDependency[Runtime], workspace_id: NamedDependency[UUID], job_id: Annotated[str, PathParameter(title="jobId")], include_payload: IncludePayload = False
     ) -> schemas.JobPublic:
         """A job's status, progress counters, a sample of its per-record results (failures first) and summary."""
         uuid = path_uuid(job_id, "Job")
@@ -104,11 +105,11 @@ class JobController(Controller):
     @get("/jobs/{job_id:str}/results", sync_to_thread=True, responses=openapi.errors(400, 404))
     def list_results(
         self,
-        runtime: Runtime,
-        workspace_id: UUID,
-        job_id: str,
-        status: Literal["success", "failed", "skipped"] | None = None,
-        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
+        runtime: NamedDependency[Runtime],
+        workspace_id: NamedDependency[UUID],
+        job_id: FromPath[str],
+        status: FromQuery[Literal["success", "failed", "skipped"] | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
         offset: Offset = 0,
     ) -> schemas.ResultPage:
         """Every per-record result of a job, in submission order, paged."""
@@ -119,7 +120,7 @@ class JobController(Controller):
         return schemas.ResultPage(total=total, limit=limit, offset=offset, results=[presenters.record_result(r) for r in rows])
 
     @delete("/jobs/{job_id:str}", status_code=HTTP_204_NO_CONTENT, sync_to_thread=True, responses=openapi.errors(404, 409))
-    def cancel_job(self, runtime: Runtime, workspace_id: UUID, job_id: str) -> None:
+    def cancel_job(self, runtime: NamedDependency[Runtime], workspace_id: NamedDependency[UUID], job_id: FromPath[str]) -> None:
         """Cancel a pending or processing job. What was already applied stays applied."""
         uuid = path_uuid(job_id, "Job")
         with transaction(runtime.sessions) as session:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
+from litestar.di import NamedDependency
 from litestar import Controller, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
 from app.api import openapi, presenters, schemas
@@ -16,8 +17,8 @@ from app.errors import InvalidInput
 from app.runtime import Runtime
 from app.services import knowledge_bases
 
-Limit = Annotated[int, Parameter(ge=1, le=100)]
-Offset = Annotated[int, Parameter(ge=0)]
+Limit = Annotated[int, QueryParameter(ge=1, le=100)]
+Offset = Annotated[int, QueryParameter(ge=0)]
 
 
 class KnowledgeBaseController(Controller):
@@ -25,7 +26,7 @@ class KnowledgeBaseController(Controller):
     tags = ["knowledge-bases"]
 
     @post("/", status_code=HTTP_201_CREATED, sync_to_thread=True, responses=openapi.errors(400, 409))
-    def create(self, runtime: Runtime, workspace_id: UUID, data: schemas.KnowledgeBaseCreate) -> schemas.KnowledgeBasePublic:
+    def create(self, runtime: NamedDependency[Runtime], workspace_id: NamedDependency[UUID], data: schemas.KnowledgeBaseCreate) -> schemas.KnowledgeBasePublic:
         name = data.name.strip()
         if not name or len(name) > 200:
             raise InvalidInput("name must be 1-200 characters")
@@ -36,14 +37,14 @@ class KnowledgeBaseController(Controller):
         return presenters.knowledge_base(kb, 0)
 
     @get("/", sync_to_thread=True, responses=openapi.errors(400))
-    def list_all(self, runtime: Runtime, workspace_id: UUID, limit: Limit = 20, offset: Offset = 0) -> schemas.KnowledgeBaseList:
+    def list_all(self, runtime: NamedDependency[Runtime], workspace_id: NamedDependency[UUID], limit: Limit = 20, offset: Offset = 0) -> schemas.KnowledgeBaseList:
         with transaction(runtime.sessions) as session:
             total, rows = knowledge_bases.list_page(session, workspace_id=workspace_id, limit=limit, offset=offset)
             counts = knowledge_bases.entry_counts(session, knowledge_base_ids=[r.id for r in rows])
         return schemas.KnowledgeBaseList(total=total, knowledgeBases=[presenters.knowledge_base(r, counts.get(r.id, 0)) for r in rows])
 
     @get("/{knowledge_base_id:str}", sync_to_thread=True, responses=openapi.errors(404))
-    def get_one(self, runtime: Runtime, workspace_id: UUID, knowledge_base_id: str) -> schemas.KnowledgeBasePublic:
+    def get_one(self, runtime: NamedDependency[Runtime], workspace_id: NamedDependency[UUID], knowledge_base_id: FromPath[str]) -> schemas.KnowledgeBasePublic:
         uuid = path_uuid(knowledge_base_id, "Knowledge base")
         with transaction(runtime.sessions) as session:
             kb = knowledge_bases.get(session, workspace_id=workspace_id, knowledge_base_id=uuid)
@@ -53,12 +54,12 @@ class KnowledgeBaseController(Controller):
     @get("/{knowledge_base_id:str}/entries", sync_to_thread=True, responses=openapi.errors(400, 404))
     def list_entries(
         self,
-        runtime: Runtime,
-        workspace_id: UUID,
-        knowledge_base_id: str,
+        runtime: NamedDependency[Runtime],
+        workspace_id: NamedDependency[UUID],
+        knowledge_base_id: FromPath[str],
         limit: Limit = 20,
         offset: Offset = 0,
-        source_id: Annotated[str | None, Parameter(query="sourceId")] = None,
+        source_id: Annotated[str | None, QueryParameter(name="sourceId")] = None,
     ) -> schemas.EntryList:
         uuid = path_uuid(knowledge_base_id, "Knowledge base")
         with transaction(runtime.sessions) as session:

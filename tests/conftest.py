@@ -1,0 +1,133 @@
+"""Fixtures that run the real service: Litestar app, database, broker and Dramatiq worker.
+
+`service` is parametrized over both deployments:
+- embedded: SQLite file in a temp dir, in-memory broker, worker threads in the app process;
+- postgres: a fresh PostgreSQL database and Redis namespace, and a real Dramatiq worker
+  (threads in this process) consuming from Redis, as a `kb-ingest-worker` process would.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+import dramatiq
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from app.main import create_app
+from app.runtime import Runtime
+from app.settings import Settings
+from tests import services
+from workers.actors import declare_actors
+
+TERMINAL = {"completed", "failed", "cancelled"}
+
+
+@dataclass
+class Service:
+    kind: str
+    client: TestClient[Litestar]
+    runtime: Runtime
+    worker: dramatiq.Worker | None = None
+
+    def create_kb(self, name: str = "docs") -> str:
+        response = self.client.post("/api/v2/knowledge-bases", json={"name": name})
+        assert response.status_code == 201, response.text
+        return response.json()["id"]
+
+    def submit(self, kb: str, records: list[dict[str, Any]] | Any, adapter: str = "generic-json", **extra: Any) -> str:
+        data = {"records": records} if adapter == "generic-json" and isinstance(records, list) else records
+        response = self.client.post(
+            "/api/v2/data-ingestion/jobs", json={"adapterType": adapter, "knowledgeBaseId": kb, "data": data, **extra}
+        )
+        assert response.status_code == 202, response.text
+        return response.json()["jobId"]
+
+    def wait(self, job_id: str, timeout: float = 60.0, until: set[str] = TERMINAL) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            job = self.client.get(f"/api/v2/data-ingestion/jobs/{job_id}").json()
+            if job["status"] in until:
+                return job
+            if time.monotonic() > deadline:
+                raise AssertionError(f"job {job_id} still {job['status']} after {timeout}s: {job['data']['progress']}")
+            time.sleep(0.02)
+
+    def run(self, kb: str, records: Any, **extra: Any) -> dict[str, Any]:
+        return self.wait(self.submit(kb, records, **extra))
+
+    def entries(self, kb: str, **params: Any) -> list[dict[str, Any]]:
+        response = self.client.get(f"/api/v2/knowledge-bases/{kb}/entries", params={"limit": 100, **params})
+        assert response.status_code == 200, response.text
+        return response.json()["entries"]
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[services.PostgresDatabases]:
+    try:
+        databases = services.PostgresDatabases()
+        databases.prepare_template()
+    except Exception as error:  # noqa: BLE001
+        services.unavailable("PostgreSQL", error)
+    yield databases
+    databases.close()
+
+
+@pytest.fixture(scope="session")
+def redis_server():  # type: ignore[no-untyped-def]
+    try:
+        return services.redis_client()
+    except Exception as error:  # noqa: BLE001
+        services.unavailable("Redis", error)
+
+
+@pytest.fixture(params=["embedded", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    """Override in a test module to run the service with other settings."""
+    return {}
+
+
+@pytest.fixture
+def service(backend: str, request: pytest.FixtureRequest, tmp_path, settings_overrides) -> Iterator[Service]:  # type: ignore[no-untyped-def]
+    if backend == "embedded":
+        settings = Settings(data_dir=tmp_path / "data", log_json=False, **settings_overrides)
+        yield from _embedded(settings)
+    else:
+        postgres = request.getfixturevalue("postgres")
+        redis_server = request.getfixturevalue("redis_server")
+        url = postgres.create()
+        settings = services.postgres_settings(url, **settings_overrides)
+        try:
+            yield from _with_worker(settings)
+        finally:
+            services.clear_namespace(redis_server, settings.redis_namespace)
+            postgres.drop(url)
+
+
+def _embedded(settings: Settings) -> Iterator[Service]:
+    app = create_app(settings)
+    with TestClient(app) as client:
+        yield Service("embedded", client, app.state["runtime"])
+
+
+def _with_worker(settings: Settings) -> Iterator[Service]:
+    app = create_app(settings)
+    runtime: Runtime = app.state["runtime"]
+    with TestClient(app) as client:
+        worker_runtime = replace(runtime)
+        declare_actors(worker_runtime)
+        worker = dramatiq.Worker(runtime.broker, worker_threads=2, worker_timeout=100)
+        worker.start()
+        try:
+            yield Service("postgres", client, runtime, worker)
+        finally:
+            worker.stop(timeout=10_000)

@@ -1,0 +1,32 @@
+"""`kb-ingest-worker`: Dramatiq worker processes for the PostgreSQL + Redis deployment.
+
+Any arguments are passed to Dramatiq's own command line (`--processes`, `--threads`, ...).
+Scale by running more of these, on this machine or on others that share the database and broker.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from app.queue import QUEUE_NAME
+from app.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = Settings.from_env()
+    if settings.embedded:
+        print(
+            "kb-ingest-worker needs REDIS_URL (or BROKER_URL) and DATABASE_URL; "
+            "without them the API process runs its own worker (the embedded mode).",
+            file=sys.stderr,
+        )
+        return 2
+    from dramatiq.cli import main as dramatiq_main
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    sys.argv = ["dramatiq", "workers.entry:broker", "--queues", QUEUE_NAME, *args]
+    return dramatiq_main() or 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
