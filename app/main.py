@@ -23,6 +23,7 @@ from app.models import DEFAULT_WORKSPACE_ID
 from app.runtime import Runtime, build_runtime
 from app.services import recovery, workspaces
 from app.settings import Settings
+from workers.embedded import EmbeddedWorker
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/v2"
@@ -34,8 +35,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     runtime = build_runtime(settings)
 
     @asynccontextmanager
-    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
         worker = start(runtime)
+        app.state["worker"] = worker
         try:
             yield
         finally:
@@ -70,7 +72,7 @@ def provide_workspace_id() -> UUID:
     return DEFAULT_WORKSPACE_ID
 
 
-def start(runtime: Runtime):  # type: ignore[no-untyped-def]
+def start(runtime: Runtime) -> EmbeddedWorker | None:
     """Prepare the database and, in the embedded mode, run migrations and an in-process worker."""
     if runtime.settings.embedded:
         migrations.upgrade(runtime.engine)
@@ -78,8 +80,6 @@ def start(runtime: Runtime):  # type: ignore[no-untyped-def]
         workspaces.ensure_default(session)
     if not runtime.settings.embedded:
         return None
-    from workers.embedded import EmbeddedWorker
-
     worker = EmbeddedWorker(runtime)
     worker.start()
     with transaction(runtime.sessions) as session:

@@ -32,7 +32,14 @@ class Service:
     kind: str
     client: TestClient[Litestar]
     runtime: Runtime
-    worker: dramatiq.Worker | None = None
+    worker: Any = None
+
+    def pause_worker(self) -> None:
+        """Stop consuming, so submitted jobs stay pending (Dramatiq's own Worker.pause)."""
+        self.worker.pause()
+
+    def resume_worker(self) -> None:
+        self.worker.resume()
 
     def create_kb(self, name: str = "docs") -> str:
         response = self.client.post("/api/v2/knowledge-bases", json={"name": name})
@@ -116,7 +123,7 @@ def service(backend: str, request: pytest.FixtureRequest, tmp_path, settings_ove
 def _embedded(settings: Settings) -> Iterator[Service]:
     app = create_app(settings)
     with TestClient(app) as client:
-        yield Service("embedded", client, app.state["runtime"])
+        yield Service("embedded", client, app.state["runtime"], app.state["worker"])
 
 
 def _with_worker(settings: Settings) -> Iterator[Service]:
