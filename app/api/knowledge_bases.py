@@ -7,7 +7,7 @@ from uuid import UUID
 
 from litestar.di import NamedDependency
 from litestar import Controller, get, post
-from litestar.params import FromPath, FromQuery, PathParameter, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
 from app.api import openapi, presenters, schemas
@@ -26,7 +26,7 @@ class KnowledgeBaseController(Controller):
     tags = ["knowledge-bases"]
 
     @post("/", status_code=HTTP_201_CREATED, sync_to_thread=True, responses=openapi.errors(400, 409))
-    def create(self, runtime: NamedDependency[Runtime], workspace_id: NamedDependency[UUID], data: schemas.KnowledgeBaseCreate) -> schemas.KnowledgeBasePublic:
+    def create(self, runtime: NamedDependency[Runtime], workspace_id: NamedDependency[UUID], data: JSONBody[schemas.KnowledgeBaseCreate]) -> schemas.KnowledgeBasePublic:
         name = data.name.strip()
         if not name or len(name) > 200:
             raise InvalidInput("name must be 1-200 characters")
