@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters import Registry, UnknownAdapter
 from app.db import transaction
-from app.models import ACTIVE_STATUSES, Job, JobBatch, JobResult, JobStatus
-from app.services import entry_writes
+from app.models import ACTIVE_STATUSES, Job, JobBatch, JobStatus
+from app.services import entry_writes, results
 from app.services.ingest import CREATED, DELETED, SKIPPED, SUCCESS, UNCHANGED, UPDATED, Decision, Outcome, decide, identify_all
 from app.services.planning import decode_batch
 from app.services.record_checks import RecordLimits
@@ -106,8 +106,7 @@ def apply_batch(session: Session, *, job_id: UUID, seq: int, claim: Claim, decis
     if done is None or done:
         raise _Abandoned("already applied")
     outcomes = decision.outcomes + _write(session, job_id=job_id, claim=claim, decision=decision)
-    if outcomes:
-        session.execute(insert(JobResult.__table__), [_result_row(job_id, o) for o in outcomes])
+    results.record(session, job_id=job_id, outcomes=outcomes)
     counts = Counter(o.status for o in outcomes) + Counter(o.action for o in outcomes if o.status == SUCCESS)
     now = utcnow()
     progress = session.execute(
@@ -167,16 +166,3 @@ def _write(session: Session, *, job_id: UUID, claim: Claim, decision: Decision) 
         else:
             outcomes.append(Outcome(seq=d.seq, source_id=d.source_id, status=SKIPPED, action=UNCHANGED, detail="no entry with this id to delete"))
     return outcomes
-
-
-def _result_row(job_id: UUID, o: Outcome) -> dict[str, Any]:
-    return {
-        "job_id": job_id,
-        "seq": o.seq,
-        "source_id": o.source_id,
-        "status": o.status,
-        "action": o.action,
-        "entry_id": o.entry_id,
-        "error": o.error,
-        "detail": o.detail,
-    }

@@ -1,4 +1,8 @@
-"""Bulk reads and writes of entries for one batch: one query to read, one statement per write kind."""
+"""Bulk reads and writes of entries for one batch: one query to read, one statement per write kind.
+
+PostgreSQL takes the array-parameter statements of `postgres_writes`; SQLite (the embedded
+mode) the portable SQLAlchemy statements below, chunked under its bound-parameter limit.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,11 @@ from collections.abc import Iterable
 from uuid import UUID, uuid4
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from app.models import Entry
+from app.services import postgres_writes
 from app.services.ingest import Delete, Write
 from app.timestamps import utcnow
 
@@ -20,6 +25,8 @@ ROWS_PER_STATEMENT = 1000
 
 def stored_hashes(session: Session, *, knowledge_base_id: UUID, source_ids: Iterable[str]) -> dict[str, tuple[UUID, str]]:
     ids = list(set(source_ids))
+    if postgres_writes.on_postgres(session):
+        return postgres_writes.stored_hashes(session, knowledge_base_id=knowledge_base_id, source_ids=ids)
     found: dict[str, tuple[UUID, str]] = {}
     for start in range(0, len(ids), ROWS_PER_STATEMENT):
         rows = session.execute(
@@ -40,12 +47,17 @@ def upsert(
     already equals ours (another job wrote the same content meanwhile) is not written and
     not returned.
     """
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    if not writes:
+        return {}
     now = utcnow()
+    if postgres_writes.on_postgres(session):
+        return postgres_writes.upsert(
+            session, workspace_id=workspace_id, knowledge_base_id=knowledge_base_id, job_id=job_id, writes=writes, now=now
+        )
     written: dict[str, tuple[UUID, int]] = {}
     for start in range(0, len(writes), ROWS_PER_STATEMENT):
         rows = [_row(w, workspace_id, knowledge_base_id, job_id, now) for w in writes[start : start + ROWS_PER_STATEMENT]]
-        stmt = insert(ENTRIES).values(rows)
+        stmt = sqlite.insert(ENTRIES).values(rows)
         stmt = stmt.on_conflict_do_update(
             index_elements=[ENTRIES.c.knowledge_base_id, ENTRIES.c.source_id],
             set_={
@@ -62,8 +74,12 @@ def upsert(
 
 
 def remove(session: Session, *, knowledge_base_id: UUID, deletes: list[Delete]) -> dict[str, UUID]:
-    removed: dict[str, UUID] = {}
     ids = [d.source_id for d in deletes]
+    if not ids:
+        return {}
+    if postgres_writes.on_postgres(session):
+        return postgres_writes.remove(session, knowledge_base_id=knowledge_base_id, source_ids=ids)
+    removed: dict[str, UUID] = {}
     for start in range(0, len(ids), ROWS_PER_STATEMENT):
         rows = session.execute(
             delete(ENTRIES)

@@ -1,0 +1,98 @@
+"""PostgreSQL's fast path for one batch's reads and writes, on the session's own connection.
+
+Each call is one statement with one array parameter per column (`= ANY(...)`,
+`unnest(...)`), sent in psycopg's binary format, and results go in with COPY. That
+measured several times faster than SQLAlchemy's multi-row VALUES, whose thousands of
+bind parameters cost more to compile and parse than the rows cost to write, and it keeps
+the query plan independent of the batch size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID
+
+import orjson
+import psycopg
+from sqlalchemy.orm import Session
+
+from app.services.ingest import Outcome, Write
+
+_STORED_HASHES = """
+SELECT source_id, id, content_hash FROM entries
+WHERE knowledge_base_id = %b AND source_id = ANY(%b::text[])
+"""
+
+# The WHERE makes a row whose stored hash already equals ours (written meanwhile by
+# another job) neither written nor returned; absent from RETURNING means "unchanged".
+_UPSERT = """
+INSERT INTO entries AS e (id, workspace_id, knowledge_base_id, source_id, title, content, content_type,
+                          metadata, tags, url, content_hash, version, last_job_id, created_at, updated_at)
+SELECT gen_random_uuid(), %(workspace_id)b, %(knowledge_base_id)b, r.source_id, r.title, r.content, r.content_type,
+       r.metadata::jsonb, r.tags::jsonb, r.url, r.content_hash, 1, %(job_id)b, %(now)b, %(now)b
+FROM unnest(%(source_id)b::text[], %(title)b::text[], %(content)b::text[], %(content_type)b::text[],
+            %(metadata)b::text[], %(tags)b::text[], %(url)b::text[], %(content_hash)b::text[])
+     AS r(source_id, title, content, content_type, metadata, tags, url, content_hash)
+ON CONFLICT (knowledge_base_id, source_id) DO UPDATE SET
+    title = excluded.title, content = excluded.content, content_type = excluded.content_type,
+    metadata = excluded.metadata, tags = excluded.tags, url = excluded.url,
+    content_hash = excluded.content_hash, last_job_id = excluded.last_job_id,
+    updated_at = excluded.updated_at, version = e.version + 1
+WHERE e.content_hash <> excluded.content_hash
+RETURNING source_id, id, version
+"""
+
+_REMOVE = """
+DELETE FROM entries WHERE knowledge_base_id = %b AND source_id = ANY(%b::text[])
+RETURNING source_id, id
+"""
+
+_COPY_RESULTS = "COPY job_results (job_id, seq, source_id, status, action, entry_id, error, detail) FROM STDIN"
+
+
+def on_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _connection(session: Session) -> psycopg.Connection:
+    """The psycopg connection under the session, inside the session's transaction."""
+    return session.connection().connection.driver_connection  # type: ignore[return-value]
+
+
+def stored_hashes(session: Session, *, knowledge_base_id: UUID, source_ids: list[str]) -> dict[str, tuple[UUID, str]]:
+    rows = _connection(session).execute(_STORED_HASHES, (knowledge_base_id, source_ids))
+    return {source_id: (entry_id, digest) for source_id, entry_id, digest in rows}
+
+
+def upsert(
+    session: Session, *, workspace_id: UUID, knowledge_base_id: UUID, job_id: UUID, writes: Sequence[Write], now: datetime
+) -> dict[str, tuple[UUID, int]]:
+    records = [w.record for w in writes]
+    params = {
+        "workspace_id": workspace_id,
+        "knowledge_base_id": knowledge_base_id,
+        "job_id": job_id,
+        "now": now,
+        "source_id": [r.source_id for r in records],
+        "title": [r.title for r in records],
+        "content": [r.content for r in records],
+        "content_type": [r.content_type for r in records],
+        "metadata": [orjson.dumps(r.metadata).decode() for r in records],
+        "tags": [orjson.dumps(r.tags).decode() for r in records],
+        "url": [r.url for r in records],
+        "content_hash": [w.content_hash for w in writes],
+    }
+    rows = _connection(session).execute(_UPSERT, params)
+    return {source_id: (entry_id, version) for source_id, entry_id, version in rows}
+
+
+def remove(session: Session, *, knowledge_base_id: UUID, source_ids: list[str]) -> dict[str, UUID]:
+    rows = _connection(session).execute(_REMOVE, (knowledge_base_id, source_ids))
+    return dict(rows.fetchall())
+
+
+def insert_results(session: Session, *, job_id: UUID, outcomes: Sequence[Outcome]) -> None:
+    with _connection(session).cursor() as cursor, cursor.copy(_COPY_RESULTS) as copy:
+        for o in outcomes:
+            copy.write_row((job_id, o.seq, o.source_id, o.status, o.action, o.entry_id, o.error, o.detail))
