@@ -1,0 +1,129 @@
+"""Driving the service over HTTP as a migration script would: submit, poll, cancel."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+JOBS = "/api/v2/data-ingestion/jobs"
+TERMINAL = {"completed", "failed", "cancelled"}
+
+
+@dataclass
+class Load:
+    """The outcome of submitting job bodies and waiting for all of them."""
+
+    seconds: float
+    jobs: list[dict[str, Any]] = field(default_factory=list)
+
+    def total(self, counter: str) -> int:
+        return sum(job["data"]["progress"][counter] if counter in job["data"]["progress"] else job["result"][counter] for job in self.jobs)
+
+
+class Client:
+    def __init__(self, base_url: str) -> None:
+        self.http = httpx.Client(base_url=base_url, timeout=300)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def create_kb(self, name: str) -> str:
+        response = self.http.post("/api/v2/knowledge-bases", json={"name": name})
+        response.raise_for_status()
+        return response.json()["id"]
+
+    def submit(self, body: bytes, content_type: str = "application/json") -> str:
+        response = self.http.post(JOBS, content=body, headers={"content-type": content_type})
+        if response.status_code != 202:
+            raise RuntimeError(f"submission refused: {response.status_code} {response.text[:500]}")
+        return response.json()["jobId"]
+
+    def submit_file(self, knowledge_base_id: str, data: bytes) -> str:
+        """The multipart form upload a browser or `curl -F data=@export.json` sends."""
+        response = self.http.post(
+            JOBS,
+            data={"adapterType": "generic-json", "knowledgeBaseId": knowledge_base_id},
+            files={"data": ("export.json", data, "application/json")},
+        )
+        if response.status_code != 202:
+            raise RuntimeError(f"upload refused: {response.status_code} {response.text[:500]}")
+        return response.json()["jobId"]
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        response = self.http.get(f"{JOBS}/{job_id}")
+        response.raise_for_status()
+        return response.json()
+
+    def wait(self, job_ids: list[str], *, timeout: float = 3600, until: set[str] = TERMINAL) -> list[dict[str, Any]]:
+        """Poll each job, in submission order, until it reaches one of `until`."""
+        deadline = time.monotonic() + timeout
+        finished = []
+        for job_id in job_ids:
+            while (job := self.job(job_id))["status"] not in until:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"job {job_id} still {job['status']}: {job['data']['progress']}")
+                time.sleep(0.05)
+            finished.append(job)
+        return finished
+
+    def run(self, bodies: list[bytes]) -> Load:
+        """Submit every body, then wait for all: timed from the first POST to the last completion."""
+        started = time.perf_counter()
+        job_ids = [self.submit(body) for body in bodies]
+        jobs = self.wait(job_ids)
+        elapsed = time.perf_counter() - started
+        failed = [j for j in jobs if j["status"] != "completed"]
+        if failed:
+            raise RuntimeError(f"{len(failed)} jobs did not complete, e.g. {failed[0]['status']}: {failed[0].get('error')}")
+        return Load(elapsed, jobs)
+
+    def cancel(self, job_id: str) -> float:
+        """Seconds from sending DELETE until a GET shows the job cancelled."""
+        started = time.perf_counter()
+        response = self.http.delete(f"{JOBS}/{job_id}")
+        if response.status_code != 204:
+            raise RuntimeError(f"cancel refused: {response.status_code} {response.text[:300]}")
+        while self.job(job_id)["status"] != "cancelled":
+            time.sleep(0.005)
+        return time.perf_counter() - started
+
+
+def poll_latency(base_url: str, job_ids: list[str], *, rate: float, seconds: float) -> tuple[float, float, int]:
+    """Open-loop GETs at `rate` per second, round robin over the jobs of a running load
+    (pending, processing and completed ones, as a dashboard would); returns (p50 ms, p99 ms, errors).
+    """
+    return asyncio.run(_poll(base_url, job_ids, rate, seconds))
+
+
+async def _poll(base_url: str, job_ids: list[str], rate: float, seconds: float) -> tuple[float, float, int]:
+    latencies: list[float] = []
+    errors = 0
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+    async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as http:
+
+        async def one(job_id: str) -> None:
+            nonlocal errors
+            started = time.perf_counter()
+            try:
+                response = await http.get(f"{JOBS}/{job_id}")
+                if response.status_code != 200:
+                    errors += 1
+            except httpx.HTTPError:
+                errors += 1
+            latencies.append((time.perf_counter() - started) * 1000)
+
+        tasks = []
+        start = time.perf_counter()
+        for n in range(int(rate * seconds)):
+            delay = start + n / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(job_ids[n % len(job_ids)])))
+        await asyncio.gather(*tasks)
+    latencies.sort()
+    return statistics.median(latencies), latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], errors
