@@ -96,10 +96,14 @@ def generic_json(stack: Stack, args: argparse.Namespace) -> list[Figure]:
     client = Client(stack.base_url)
     try:
         _say(f"generating {n:,} records")
-        data = payloads(factory.records(n), max_bytes=MAX_JOB_BYTES - 1024)
-        changed = payloads(factory.records(n, changed_every=10), max_bytes=MAX_JOB_BYTES - 1024)
+        records = list(factory.records(n))
+        data = payloads(records, max_bytes=MAX_JOB_BYTES - 1024)
+        changed = payloads(
+            (factory.record(i, revision=2) if i % 10 == 0 else r for i, r in enumerate(records)), max_bytes=MAX_JOB_BYTES - 1024
+        )
         _say(f"{len(data)} jobs of at most {max(len(d) for d in data) / MB:.1f} MB; COPY ceiling")
-        rows, seconds = copy_records(stack.database_url, client.create_kb("ceiling"), factory.records(n))
+        rows, seconds = copy_records(stack.database_url, client.create_kb("ceiling"), records)
+        del records
         ceiling = rows / seconds
         with psycopg.connect(stack.database_url, autocommit=True) as conn:
             conn.execute("TRUNCATE entries")

@@ -64,7 +64,7 @@ class Job(SQLModel, table=True):
 
 
 class JobPayload(SQLModel, table=True):
-    """The submitted `data`, as received, kept apart so a poll never loads it."""
+    """The submitted `data` (zstd-compressed JSON), kept apart so a poll never loads it."""
 
     __tablename__ = "job_payloads"
 
@@ -75,8 +75,9 @@ class JobPayload(SQLModel, table=True):
 class JobBatch(SQLModel, table=True):
     """A slice of a job's records: the unit of work of one Dramatiq message.
 
-    `items` is JSON `[[seq, superseded, raw_record], ...]`; `done` flips in the same
-    transaction that applies the batch, which is what makes redelivery harmless.
+    `items` is JSON `[[seq, superseded, raw_record], ...]`, zstd-compressed
+    (`app.services.blobs`); `done` flips in the same transaction that applies the batch,
+    which is what makes redelivery harmless.
     """
 
     __tablename__ = "job_batches"

@@ -14,7 +14,7 @@ from adapters import PayloadError, UnknownAdapter, registry
 from adapters.base import Issue
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import ACTIVE_STATUSES, Job, JobBatch, JobPayload, JobStatus
-from app.services import knowledge_bases
+from app.services import blobs, knowledge_bases
 from app.services.planning import plan_batches
 from app.timestamps import utcnow
 
@@ -72,7 +72,7 @@ def submit(session: Session, *, workspace_id: UUID, submission: Submission, batc
     )
     session.add(job)
     session.flush()
-    session.add(JobPayload(job_id=job.id, body=submission.payload))
+    session.add(JobPayload(job_id=job.id, body=blobs.pack(submission.payload)))
     now = utcnow()
     for seq, batch in enumerate(plan.batches):
         session.add(JobBatch(job_id=job.id, seq=seq, record_count=batch.record_count, items=batch.items, enqueued_at=now))
@@ -87,7 +87,8 @@ def get(session: Session, *, workspace_id: UUID, job_id: UUID) -> Job:
 
 
 def payload_of(session: Session, *, job_id: UUID) -> bytes | None:
-    return session.scalar(select(JobPayload.body).where(JobPayload.job_id == job_id))
+    body = session.scalar(select(JobPayload.body).where(JobPayload.job_id == job_id))
+    return None if body is None else blobs.unpack(body)
 
 
 def list_page(session: Session, *, workspace_id: UUID, filters: JobFilter) -> tuple[int, list[Job]]:

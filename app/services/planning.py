@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from adapters.base import Adapter
+from app.services import blobs
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +35,7 @@ def plan_batches(adapter: Adapter, items: list[Any], *, batch_size: int) -> Plan
     batches = [
         PlannedBatch(
             len(chunk),
-            orjson.dumps([[index, last_index.get(source_ids[index], index) != index, items[index]] for index in chunk]),
+            blobs.pack(orjson.dumps([[index, last_index.get(source_ids[index], index) != index, items[index]] for index in chunk])),
         )
         for chunk in _chunks(len(items), batch_size)
     ]
@@ -42,7 +43,7 @@ def plan_batches(adapter: Adapter, items: list[Any], *, batch_size: int) -> Plan
 
 
 def decode_batch(blob: bytes) -> list[tuple[int, bool, Any]]:
-    return [(seq, superseded, raw) for seq, superseded, raw in orjson.loads(blob)]
+    return [(seq, superseded, raw) for seq, superseded, raw in orjson.loads(blobs.unpack(blob))]
 
 
 def _source_id_or_none(adapter: Adapter, item: Any) -> str | None:
