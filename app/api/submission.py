@@ -65,7 +65,6 @@ def _validated(body: dict[str, Any]) -> Submission:
         adapter_type=adapter_type.strip(),
         knowledge_base_id=knowledge_base_id,  # type: ignore[arg-type]
         data=body["data"],
-        payload=orjson.dumps(body["data"]),
         options=options,
     )
 

@@ -14,7 +14,7 @@ from adapters import PayloadError, UnknownAdapter, registry
 from adapters.base import Issue
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import ACTIVE_STATUSES, Job, JobBatch, JobPayload, JobStatus
-from app.services import blobs, knowledge_bases
+from app.services import knowledge_bases, payloads
 from app.services.planning import plan_batches
 from app.timestamps import utcnow
 
@@ -24,7 +24,6 @@ class Submission:
     adapter_type: str
     knowledge_base_id: UUID
     data: Any
-    payload: bytes
     options: dict[str, Any] | None = None
 
 
@@ -72,7 +71,8 @@ def submit(session: Session, *, workspace_id: UUID, submission: Submission, batc
     )
     session.add(job)
     session.flush()
-    session.add(JobPayload(job_id=job.id, body=blobs.pack(submission.payload)))
+    body, records_key = payloads.envelope(submission.data, items)
+    session.add(JobPayload(job_id=job.id, body=body, records_key=records_key))
     now = utcnow()
     for seq, batch in enumerate(plan.batches):
         session.add(JobBatch(job_id=job.id, seq=seq, record_count=batch.record_count, items=batch.items, enqueued_at=now))
@@ -87,8 +87,11 @@ def get(session: Session, *, workspace_id: UUID, job_id: UUID) -> Job:
 
 
 def payload_of(session: Session, *, job_id: UUID) -> bytes | None:
-    body = session.scalar(select(JobPayload.body).where(JobPayload.job_id == job_id))
-    return None if body is None else blobs.unpack(body)
+    stored = session.execute(select(JobPayload.body, JobPayload.records_key).where(JobPayload.job_id == job_id)).first()
+    if stored is None:
+        return None
+    batches = session.scalars(select(JobBatch.items).where(JobBatch.job_id == job_id).order_by(JobBatch.seq))
+    return payloads.reassemble(stored.body, stored.records_key, batches)
 
 
 def list_page(session: Session, *, workspace_id: UUID, filters: JobFilter) -> tuple[int, list[Job]]:

@@ -1,0 +1,52 @@
+"""A payload is stored once: its records in the batches, the rest beside them, reassembled for includePayload."""
+
+import orjson
+import pytest
+
+from app.services import payloads
+from app.services.planning import plan_batches
+from adapters.generic_json import GenericJsonAdapter
+
+JOBS = "/api/v2/data-ingestion/jobs"
+
+
+@pytest.fixture
+def settings_overrides():
+    return {"batch_size": 3}
+
+
+def test_include_payload_reassembles_records_from_every_batch_in_order(service):
+    kb = service.create_kb()
+    records = [{"id": f"r{i % 8}", "content": f"text {i}", "tags": ["t"]} for i in range(11)]
+    data = {"source": "export-7", "records": records, "exportedAt": "2026-11-01", "extra": {"n": 1}}
+    response = service.client.post(JOBS, json={"adapterType": "generic-json", "knowledgeBaseId": kb, "data": data})
+    job_id = response.json()["jobId"]
+    service.wait(job_id)
+    raw = service.client.get(f"{JOBS}/{job_id}", params={"includePayload": "true"}).content
+    payload = orjson.loads(raw)["payload"]
+    assert payload == data
+    assert list(payload) == ["source", "records", "exportedAt", "extra"]
+
+
+def test_records_are_not_stored_twice():
+    adapter = GenericJsonAdapter()
+    data = {"records": [{"id": str(i), "content": "x" * 2000} for i in range(50)], "note": "small"}
+    body, records_key = payloads.envelope(data, adapter.items(data))
+    assert records_key == "records"
+    assert len(body) < 100
+    batches = [b.items for b in plan_batches(adapter, adapter.items(data), batch_size=7).batches]
+    assert orjson.loads(payloads.reassemble(body, records_key, batches)) == data
+
+
+def test_a_payload_that_is_the_records_list_is_reassembled_whole():
+    items = [{"id": "a"}, {"id": "b"}]
+    body, records_key = payloads.envelope(items, items)
+    batches = [b.items for b in plan_batches(GenericJsonAdapter(), items, batch_size=1).batches]
+    assert orjson.loads(payloads.reassemble(body, records_key, batches)) == items
+
+
+def test_records_not_found_in_the_payload_keep_the_whole_payload():
+    data = {"documents": {"a": {"id": "a"}}}
+    body, records_key = payloads.envelope(data, list(data["documents"].values()))
+    assert records_key is None
+    assert orjson.loads(payloads.reassemble(body, records_key, [])) == data
