@@ -1,11 +1,15 @@
-"""Per-record results: written once per batch, a bounded sample for polling (failures first), and the full paged list."""
+"""Per-record results: written once per batch, a bounded sample for polling (failures first), and the full paged list.
+
+The sample must stay cheap on a job of 100,000 records, so it is two LIMITed range scans
+per job (failures through the (job_id, status, seq) index, then the rest through the
+primary key), never a sort or window over all of a job's results.
+"""
 
 from __future__ import annotations
 
-from uuid import UUID
-
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import Row, Select, bindparam, func, insert, select, union_all
 from sqlalchemy.orm import Session
@@ -15,6 +19,7 @@ from app.services import postgres_writes
 from app.services.ingest import Outcome
 
 RESULTS = JobResult.__table__
+FAILED = "failed"
 
 
 def record(session: Session, *, job_id: UUID, outcomes: Sequence[Outcome]) -> None:
@@ -24,7 +29,7 @@ def record(session: Session, *, job_id: UUID, outcomes: Sequence[Outcome]) -> No
     if postgres_writes.on_postgres(session):
         postgres_writes.insert_results(session, job_id=job_id, outcomes=outcomes)
     else:
-        session.execute(insert(JobResult.__table__), [_row(job_id, o) for o in outcomes])
+        session.execute(insert(RESULTS), [_row(job_id, o) for o in outcomes])
 
 
 def _row(job_id: UUID, o: Outcome) -> dict[str, Any]:
@@ -43,28 +48,26 @@ def _row(job_id: UUID, o: Outcome) -> dict[str, Any]:
 def sample(session: Session, *, job_ids: list[UUID], size: int) -> dict[UUID, list[Row[Any]]]:
     """Up to `size` results per job, failures first, then in submission order.
 
-    One prepared statement per job of two index range scans that stop after `size` rows
-    (failures via (job_id, status, seq), the rest via the primary key), so a poll costs
-    the same for a job of ten records as for one of a hundred thousand; ranking all of a
-    job's results measured 10 ms per poll at 6,500 records.
+    Both range scans go in one statement, built once: ranking all of a job's results
+    measured 10 ms per poll at 6,500 records, and rebuilding the statement per poll cost
+    more CPU than running it.
     """
     found: dict[UUID, list[Row[Any]]] = {}
     if size <= 0:
         return found
     for job_id in job_ids:
         rows = list(session.execute(_SAMPLE, {"job_id": job_id, "size": size}))
-        rows.sort(key=lambda r: (r.status != "failed", r.seq))
+        rows.sort(key=lambda r: (r.status != FAILED, r.seq))
         found[job_id] = rows[:size]
     return found
 
 
 def _first(*, failed: bool) -> Select[Any]:
-    status = RESULTS.c.status == "failed" if failed else RESULTS.c.status != "failed"
+    status = RESULTS.c.status == FAILED if failed else RESULTS.c.status != FAILED
     where = (RESULTS.c.job_id == bindparam("job_id"), status)
     return select(select(RESULTS).where(*where).order_by(RESULTS.c.seq).limit(bindparam("size")).subquery())
 
 
-# Built once: rebuilding the statement per poll measured more CPU than running it.
 _SAMPLE = union_all(_first(failed=True), _first(failed=False))
 
 
