@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,10 +72,11 @@ class Client:
             finished.append(job)
         return finished
 
-    def run(self, bodies: list[bytes]) -> Load:
-        """Submit every body, then wait for all: timed from the first POST to the last completion."""
+    def run(self, bodies: list[bytes], *, submitters: int = 1) -> Load:
+        """Submit every body (`submitters` at a time), then wait for all: timed from the first POST to the last completion."""
         started = time.perf_counter()
-        job_ids = [self.submit(body) for body in bodies]
+        with ThreadPoolExecutor(submitters) as pool:
+            job_ids = list(pool.map(self.submit, bodies))
         jobs = self.wait(job_ids)
         elapsed = time.perf_counter() - started
         failed = [j for j in jobs if j["status"] != "completed"]

@@ -23,6 +23,8 @@ import httpx
 import psycopg
 import redis
 
+from bench import usage
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
@@ -119,9 +121,13 @@ class Stack:
         self._wait_ready()
         self.start_workers(workers)
 
-    def start_workers(self, count: int) -> None:
+    def stop_workers(self) -> None:
         if self.workers is not None:
             self.workers.stop()
+            self.workers = None
+
+    def start_workers(self, count: int) -> None:
+        self.stop_workers()
         self.worker_processes = count
         self.workers = Process(
             "workers",
@@ -138,6 +144,14 @@ class Stack:
 
     def worker_pids(self) -> list[int]:
         return self.workers.descendants() if self.workers else []
+
+    def cpu_groups(self) -> dict[str, list[int]]:
+        """The processes whose CPU time a phase is charged with."""
+        return {
+            "API": [self.api.pid] if self.api else [],
+            "workers": self.worker_pids(),
+            "PostgreSQL": usage.backends(self.admin_url, self.database),
+        }
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + 60
