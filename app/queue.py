@@ -62,6 +62,14 @@ class JobQueue:
         client = getattr(self.broker, "client", None)
         if client is not None:
             client.ping()
-        connection = getattr(self.broker, "connection", None)
-        if client is None and connection is not None and not connection.is_open:
-            raise ConnectionError("RabbitMQ connection is closed")
+        elif hasattr(self.broker, "connection"):
+            self._ping_rabbitmq()
+
+    def _ping_rabbitmq(self) -> None:
+        """Exchange frames on this thread's connection (opened if needed), so a server that
+        went away is noticed now; a dead connection is dropped for the next call to reopen."""
+        try:
+            self.broker.connection.process_data_events(time_limit=0)  # type: ignore[attr-defined]
+        except Exception:
+            del self.broker.connection  # type: ignore[attr-defined]
+            raise

@@ -38,6 +38,7 @@ class Settings:
     results_sample_size: int = 20
     embedded_worker_threads: int = 2
     message_retries: int = 10
+    worker_niceness: int = 10
     log_level: str = "INFO"
     log_json: bool = True
     extra: Mapping[str, str] = field(default_factory=dict)

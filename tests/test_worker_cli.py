@@ -1,0 +1,23 @@
+"""`kb-ingest-worker`: batch work yields the CPU to the API on a shared machine."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from workers import cli
+
+
+@pytest.mark.parametrize("niceness", [0, 7])
+def test_worker_lowers_its_cpu_priority_by_the_configured_niceness(niceness):
+    code = f"import os; from workers.cli import _yield_cpu_to_the_api as y; before = os.nice(0); y({niceness}); print(os.nice(0) - before)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert int(out) == niceness
+
+
+def test_worker_refuses_to_start_without_a_broker(monkeypatch, capsys):
+    for name in ("REDIS_URL", "BROKER_URL"):
+        monkeypatch.delenv(name, raising=False)
+    assert cli.main([]) == 2
+    assert "needs REDIS_URL" in capsys.readouterr().err
