@@ -31,22 +31,40 @@ def test_include_payload_reassembles_records_from_every_batch_in_order(service):
 def test_records_are_not_stored_twice():
     adapter = GenericJsonAdapter()
     data = {"records": [{"id": str(i), "content": "x" * 2000} for i in range(50)], "note": "small"}
-    body, records_key = payloads.envelope(data, adapter.items(data))
-    assert records_key == "records"
+    body, records_pointer = payloads.envelope(data, adapter.items(data))
+    assert records_pointer == "/records"
     assert len(body) < 100
     batches = [b.items for b in plan_batches(adapter, adapter.items(data), batch_size=7).batches]
-    assert orjson.loads(payloads.reassemble(body, records_key, batches)) == data
+    assert orjson.loads(payloads.reassemble(body, records_pointer, batches)) == data
 
 
 def test_a_payload_that_is_the_records_list_is_reassembled_whole():
     items = [{"id": "a"}, {"id": "b"}]
-    body, records_key = payloads.envelope(items, items)
+    body, records_pointer = payloads.envelope(items, items)
     batches = [b.items for b in plan_batches(GenericJsonAdapter(), items, batch_size=1).batches]
-    assert orjson.loads(payloads.reassemble(body, records_key, batches)) == items
+    assert orjson.loads(payloads.reassemble(body, records_pointer, batches)) == items
+
+
+@pytest.mark.parametrize("key", ["records", "a/b", "~x", "0"])
+def test_records_under_any_key_go_back_where_they_were(key):
+    items = [{"id": "a"}, {"id": "b"}]
+    data = {"before": 1, key: items, "after": [2]}
+    body, records_pointer = payloads.envelope(data, items)
+    batches = [b.items for b in plan_batches(GenericJsonAdapter(), items, batch_size=1).batches]
+    assert orjson.loads(payloads.reassemble(body, records_pointer, batches)) == data
+
+
+def test_records_inside_a_list_payload_go_back_at_their_index():
+    documents = [{"id": "a"}, {"id": "b"}, {"id": "c"}]
+    data = [documents, {"timeTaken": "250ms"}]
+    body, records_pointer = payloads.envelope(data, documents)
+    assert records_pointer == "/0"
+    batches = [b.items for b in plan_batches(GenericJsonAdapter(), documents, batch_size=2).batches]
+    assert orjson.loads(payloads.reassemble(body, records_pointer, batches)) == data
 
 
 def test_records_not_found_in_the_payload_keep_the_whole_payload():
     data = {"documents": {"a": {"id": "a"}}}
-    body, records_key = payloads.envelope(data, list(data["documents"].values()))
-    assert records_key is None
-    assert orjson.loads(payloads.reassemble(body, records_key, [])) == data
+    body, records_pointer = payloads.envelope(data, list(data["documents"].values()))
+    assert records_pointer is None
+    assert orjson.loads(payloads.reassemble(body, records_pointer, [])) == data

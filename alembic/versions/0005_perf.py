@@ -1,4 +1,4 @@
-"""job payloads keep their envelope only: records_key says where the batches' records go back
+"""job payloads keep their envelope only: records_pointer says where the batches' records go back
 
 Revision ID: 0005_perf
 Revises: 0001
@@ -16,8 +16,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.add_column('job_payloads', sa.Column('records_key', sa.Text(), nullable=True))
+    op.add_column('job_payloads', sa.Column('records_pointer', sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
-    op.drop_column('job_payloads', 'records_key')
+    op.drop_column('job_payloads', 'records_pointer')

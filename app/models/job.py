@@ -66,15 +66,16 @@ class Job(SQLModel, table=True):
 class JobPayload(SQLModel, table=True):
     """The submitted `data` less its records (which the batches hold), kept apart so a poll never loads it.
 
-    `body` is zstd-compressed JSON; `records_key` says where in it the records go back
-    (`app.services.payloads`), or is None when `body` is the whole payload.
+    `body` is zstd-compressed JSON; `records_pointer` (a one-level JSON Pointer) says where
+    in it the records go back (`app.services.payloads`), or is None when `body` is the
+    whole payload.
     """
 
     __tablename__ = "job_payloads"
 
     job_id: UUID = Field(sa_column=Column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True))
     body: bytes = Field(sa_column=Column(Blob, nullable=False))
-    records_key: str | None = Field(default=None, sa_column=Column(Text))
+    records_pointer: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class JobBatch(SQLModel, table=True):

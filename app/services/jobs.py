@@ -71,8 +71,8 @@ def submit(session: Session, *, workspace_id: UUID, submission: Submission, batc
     )
     session.add(job)
     session.flush()
-    body, records_key = payloads.envelope(submission.data, items)
-    session.add(JobPayload(job_id=job.id, body=body, records_key=records_key))
+    body, records_pointer = payloads.envelope(submission.data, items)
+    session.add(JobPayload(job_id=job.id, body=body, records_pointer=records_pointer))
     now = utcnow()
     for seq, batch in enumerate(plan.batches):
         session.add(JobBatch(job_id=job.id, seq=seq, record_count=batch.record_count, items=batch.items, enqueued_at=now))
@@ -87,11 +87,11 @@ def get(session: Session, *, workspace_id: UUID, job_id: UUID) -> Job:
 
 
 def payload_of(session: Session, *, job_id: UUID) -> bytes | None:
-    stored = session.execute(select(JobPayload.body, JobPayload.records_key).where(JobPayload.job_id == job_id)).first()
+    stored = session.execute(select(JobPayload.body, JobPayload.records_pointer).where(JobPayload.job_id == job_id)).first()
     if stored is None:
         return None
     batches = session.scalars(select(JobBatch.items).where(JobBatch.job_id == job_id).order_by(JobBatch.seq))
-    return payloads.reassemble(stored.body, stored.records_key, batches)
+    return payloads.reassemble(stored.body, stored.records_pointer, batches)
 
 
 def list_page(session: Session, *, workspace_id: UUID, filters: JobFilter) -> tuple[int, list[Job]]:

@@ -5,7 +5,7 @@ them, so the payload row keeps only the envelope (the payload with its records a
 emptied) and where the records go back. `includePayload` reassembles the payload from
 the two; a submission no longer compresses and writes its records twice, which was a
 third of the API's CPU per job. An adapter whose `items()` does not return a list found
-in the payload as is (top level, or one key down) gets the whole payload stored.
+in the payload as is (top level, or one key or index down) gets the whole payload stored.
 """
 
 from __future__ import annotations
@@ -18,27 +18,33 @@ import orjson
 from app.services import blobs
 from app.services.planning import decode_batch
 
-WHOLE_PAYLOAD_IS_RECORDS = ""
+WHOLE_PAYLOAD = ""
 
 
 def envelope(data: Any, items: list[Any]) -> tuple[bytes, str | None]:
-    """(stored body, records key): the key is None when the body is the whole payload."""
+    """(stored body, records pointer): a one-level JSON Pointer (RFC 6901) to where the
+    records were, "" when they are the whole payload, None when the body is the whole payload."""
     if data is items:
-        return blobs.pack(b"null"), WHOLE_PAYLOAD_IS_RECORDS
+        return blobs.pack(b"null"), WHOLE_PAYLOAD
     if isinstance(data, dict):
         for key, value in data.items():
             if value is items:
-                return blobs.pack(orjson.dumps({**data, key: None})), key
+                return blobs.pack(orjson.dumps({**data, key: None})), "/" + key.replace("~", "~0").replace("/", "~1")
+    if isinstance(data, list):
+        for index, value in enumerate(data):
+            if value is items:
+                return blobs.pack(orjson.dumps([None if i == index else v for i, v in enumerate(data)])), f"/{index}"
     return blobs.pack(orjson.dumps(data)), None
 
 
-def reassemble(body: bytes, records_key: str | None, batches: Iterable[bytes]) -> bytes:
+def reassemble(body: bytes, records_pointer: str | None, batches: Iterable[bytes]) -> bytes:
     """The payload as submitted (re-serialized), from the stored body and batches in order."""
-    if records_key is None:
+    if records_pointer is None:
         return blobs.unpack(body)
     records = [raw for blob in batches for _seq, _superseded, raw in decode_batch(blob)]
-    if records_key == WHOLE_PAYLOAD_IS_RECORDS:
+    if records_pointer == WHOLE_PAYLOAD:
         return orjson.dumps(records)
     outer = orjson.loads(blobs.unpack(body))
-    outer[records_key] = records
+    token = records_pointer[1:].replace("~1", "/").replace("~0", "~")
+    outer[int(token) if isinstance(outer, list) else token] = records
     return orjson.dumps(outer)
