@@ -53,3 +53,13 @@ def transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any exception."""
     with sessions.begin() as session:
         yield session
+
+
+@contextmanager
+def reading(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """Reads that need no single snapshot (job polling): on PostgreSQL each statement runs
+    on its own, without BEGIN and COMMIT, two of a poll's five round trips."""
+    with sessions() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        yield session

@@ -95,14 +95,26 @@ class Client:
         return time.perf_counter() - started
 
 
-def poll_latency(base_url: str, job_ids: list[str], *, rate: float, seconds: float) -> tuple[float, float, int]:
+@dataclass(frozen=True)
+class Latency:
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    served_per_second: float
+
+
+def poll_latency(base_url: str, job_ids: list[str], *, rate: float, seconds: float) -> Latency:
     """Open-loop GETs at `rate` per second, round robin over the jobs of a running load
-    (pending, processing and completed ones, as a dashboard would); returns (p50 ms, p99 ms, errors).
+    (pending, processing and completed ones, as a dashboard would).
+
+    Open loop: requests are sent on schedule whether or not earlier ones were answered, so
+    a server slower than `rate` shows as growing latency, and `served_per_second` (all
+    answers over the time until the last one) says how far short it fell.
     """
     return asyncio.run(_poll(base_url, job_ids, rate, seconds))
 
 
-async def _poll(base_url: str, job_ids: list[str], rate: float, seconds: float) -> tuple[float, float, int]:
+async def _poll(base_url: str, job_ids: list[str], rate: float, seconds: float) -> Latency:
     latencies: list[float] = []
     errors = 0
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
@@ -127,5 +139,7 @@ async def _poll(base_url: str, job_ids: list[str], rate: float, seconds: float) 
                 await asyncio.sleep(delay)
             tasks.append(asyncio.create_task(one(job_ids[n % len(job_ids)])))
         await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - start
     latencies.sort()
-    return statistics.median(latencies), latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], errors
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    return Latency(statistics.median(latencies), p99, errors, len(latencies) / elapsed)

@@ -185,18 +185,19 @@ def _cancel_and_polling(stack: Stack, client: Client, data: list[bytes], seconds
     cancel_ms = client.cancel(first) * 1000
     before = client.job(first)["data"]["progress"]
     _say(f"polling at 200 requests/s for {seconds:g} s")
-    p50, p99, errors = poll_latency(stack.base_url, job_ids, rate=200, seconds=seconds)
+    latency = poll_latency(stack.base_url, job_ids, rate=200, seconds=seconds)
     frozen = client.job(first)["data"]["progress"] == before
     running = sum(client.job(j)["status"] in ("pending", "processing") for j in job_ids)
     figures = [
         report.below("DELETE to status cancelled, running job of a load", cancel_ms, "ms", 1000),
         Figure("  its counters unchanged after the cancel", "yes" if frozen else "no", "yes", frozen),
-        Figure("Job polling latency at 200 requests/s while the load runs, p50", f"{p50:.1f} ms"),
-        report.below("Job polling latency at 200 requests/s while the load runs, p99", p99, "ms", 50),
+        Figure("Job polling latency at 200 requests/s while the load runs, p50", f"{latency.p50_ms:,.1f} ms"),
+        report.below("Job polling latency at 200 requests/s while the load runs, p99", latency.p99_ms, "ms", 50),
+        Figure("  requests answered per second", f"{latency.served_per_second:,.0f}"),
         Figure("  jobs still pending or running when polling ended", f"{running} of {len(job_ids)}", "> 0", running > 0),
     ]
-    if errors:
-        figures.append(Figure("  polling errors", str(errors), "0", False))
+    if latency.errors:
+        figures.append(Figure("  polling errors", str(latency.errors), "0", False))
     for job_id in job_ids:
         client.http.delete(f"/api/v2/data-ingestion/jobs/{job_id}")
     return figures

@@ -19,7 +19,7 @@ import adapters
 from app.api import openapi, presenters, schemas
 from app.api.params import date_bound, path_uuid
 from app.api.submission import read_submission
-from app.db import transaction
+from app.db import reading, transaction
 from app.errors import InvalidInput
 from app.models import JobStatus
 from app.runtime import Runtime
@@ -100,7 +100,7 @@ class JobController(Controller):
     ) -> schemas.JobPublic:
         """A job's status, progress counters, a sample of its per-record results (failures first) and summary."""
         uuid = path_uuid(job_id, "Job")
-        with transaction(runtime.sessions) as session:
+        with reading(runtime.sessions) as session:
             row = jobs.get(session, workspace_id=workspace_id, job_id=uuid)
             sample = results.sample(session, job_ids=[uuid], size=runtime.settings.results_sample_size).get(uuid, [])
             payload = jobs.payload_of(session, job_id=uuid) if includePayload else None
