@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ import psycopg
 from adapters.generic_json import GenericJsonAdapter
 from app.models import DEFAULT_WORKSPACE_ID
 from app.services.hashing import content_hash
+from bench import usage
 
 COLUMNS = (
     "id, workspace_id, knowledge_base_id, source_id, title, content, content_type, metadata, tags, url,"
@@ -39,14 +41,25 @@ def _rows(records: Iterable[dict[str, Any]], knowledge_base_id: uuid.UUID) -> li
     return rows
 
 
-def copy_records(database_url: str, knowledge_base_id: str, records: Iterable[dict[str, Any]]) -> tuple[int, float]:
-    """COPY the records into the knowledge base; returns (rows, seconds), commit included."""
+@dataclass(frozen=True)
+class Ceiling:
+    rows: int
+    seconds: float
+    client_cpu: float
+    server_cpu: float
+
+
+def copy_records(database_url: str, knowledge_base_id: str, records: Iterable[dict[str, Any]]) -> Ceiling:
+    """COPY the records into the knowledge base, commit included, with the CPU it took on both ends."""
     rows = _rows(records, uuid.UUID(knowledge_base_id))
     with psycopg.connect(database_url) as conn:
+        backend = conn.info.backend_pid
+        server_before, client_before = usage.cpu_seconds(backend), time.process_time()
         started = time.perf_counter()
         with conn.cursor() as cursor, cursor.copy(f"COPY entries ({COLUMNS}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
         conn.commit()
         elapsed = time.perf_counter() - started
-    return len(rows), elapsed
+        client, server = time.process_time() - client_before, usage.cpu_seconds(backend) - server_before
+    return Ceiling(len(rows), elapsed, client, server)

@@ -103,13 +103,17 @@ def generic_json(stack: Stack, args: argparse.Namespace) -> list[Figure]:
             (factory.record(i, revision=2) if i % 10 == 0 else r for i, r in enumerate(records)), max_bytes=MAX_JOB_BYTES - 1024
         )
         _say(f"{len(data)} jobs of at most {max(len(d) for d in data) / MB:.1f} MB; COPY ceiling")
-        rows, seconds = copy_records(stack.database_url, client.create_kb("ceiling"), records)
+        measured = copy_records(stack.database_url, client.create_kb("ceiling"), records)
         del records
-        ceiling = rows / seconds
+        ceiling = measured.rows / measured.seconds
         with psycopg.connect(stack.database_url, autocommit=True) as conn:
             conn.execute("TRUNCATE entries")
         return [
             Figure("COPY ceiling (one COPY into entries, rows built beforehand)", f"{ceiling:,.0f} records/s"),
+            Figure(
+                "  CPU seconds",
+                f"client {measured.client_cpu:.1f}, PostgreSQL {measured.server_cpu:.1f} (for {measured.seconds:.1f} s)",
+            ),
             *_loads(stack, client, data, changed, n, ceiling, args.submitters),
             *_upload(stack, client, data[0]),
             *_cancel_and_polling(stack, client, data, args.poll_seconds),
