@@ -21,7 +21,7 @@ from pathlib import Path
 
 import psycopg
 
-from bench import report
+from bench import content_hub, report
 from bench.ceiling import copy_records
 from bench.client import Client, Load, poll_latency
 from bench.data import RecordFactory, job_body, payloads
@@ -66,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         stack.start(workers=args.workers)
         if args.only in (None, "generic-json"):
             figures += generic_json(stack, args)
+        if args.only in (None, "content-hub"):
+            figures += content_hub_rows(stack, args)
     finally:
         stack.stop()
     figures.append(report.info("Load average (1/5/15 min) at start / end", f"{load_before} / {report.load_average()}"))
@@ -205,6 +207,47 @@ def _cancel_and_polling(stack: Stack, client: Client, data: list[bytes], seconds
     for job_id in job_ids:
         client.http.delete(f"/api/v2/data-ingestion/jobs/{job_id}")
     return figures
+
+
+def content_hub_rows(stack: Stack, args: argparse.Namespace) -> list[Figure]:
+    reason = content_hub.unavailable()
+    if reason:
+        return [Figure("content-hub rows", f"skipped: {reason}", "run", False)]
+    count = 100 if args.quick else 1_000
+    _say(f"content-hub: {count:,} documents; bare html_to_markdown on one core")
+    html_pages = content_hub.pages(count)
+    documents = [content_hub.document(i, name, html) for i, (name, html) in enumerate(html_pages)]
+    bare = content_hub.bare_conversion_rate(html_pages)
+    client = Client(stack.base_url)
+    rates = {}
+    try:
+        for workers in (1, 2):
+            stack.start_workers(workers)
+            kb = client.create_kb(f"content-hub-{workers}")
+            bodies = content_hub.job_bodies(kb, documents, max_bytes=MAX_JOB_BYTES - 1024)
+            _say(f"content-hub with {workers} worker process(es): {len(bodies)} jobs")
+            seconds, load, cpu = _timed_load(stack, client, bodies, args.submitters)
+            _expect(load.total("entriesCreated"), count, f"content-hub entries created with {workers} workers")
+            rates[workers] = (count / seconds, cpu)
+        _say("content-hub re-run, unchanged")
+        unchanged, load, unchanged_cpu = _timed_load(stack, client, bodies, args.submitters)
+        _expect(load.total("skipped"), count, "content-hub documents skipped in the re-run")
+    finally:
+        client.close()
+        stack.start_workers(args.workers)
+    one, two = rates[1][0], rates[2][0]
+    return [
+        Figure(f"content-hub: bare html_to_markdown, one core ({count:,} documents)", f"{bare:,.1f} docs/s"),
+        Figure("content-hub end to end, 1 worker process", f"{one:,.1f} docs/s"),
+        report.ratio("  1 worker / bare conversion", one / bare, 0.85),
+        rates[1][1],
+        Figure("content-hub end to end, 2 worker processes", f"{two:,.1f} docs/s"),
+        report.ratio("  2 workers / (2 x bare conversion)", two / (2 * bare), 0.85),
+        report.ratio("  2 workers / 1 worker", two / one, 1.7, "x"),
+        rates[2][1],
+        report.at_least("content-hub re-run, unchanged", count / unchanged, "docs/s", 2_000),
+        unchanged_cpu,
+    ]
 
 
 def _expect(actual: int, expected: int, what: str) -> None:
