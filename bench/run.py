@@ -54,6 +54,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # Also when started in the background, where SIGINT arrives ignored: cleanup must run.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
     workdir = Path(tempfile.mkdtemp(prefix="kb-bench-"))
     load_before = report.load_average()
@@ -68,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
             figures += generic_json(stack, args)
         if args.only in (None, "content-hub"):
             figures += content_hub_rows(stack, args)
+    except KeyboardInterrupt:
+        print("\ninterrupted; stopping the service and removing its database and Redis keys", file=sys.stderr)
+        return 130
     finally:
         stack.stop()
     figures.append(report.info("Load average (1/5/15 min) at start / end", f"{load_before} / {report.load_average()}"))
