@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,20 @@ def test_worker_lowers_its_cpu_priority_by_the_configured_niceness(niceness):
     code = f"import os; from workers.cli import _yield_cpu_to_the_api as y; before = os.nice(0); y({niceness}); print(os.nice(0) - before)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert int(out) == niceness
+
+
+@pytest.mark.skipif(not Path("/proc/self/autogroup").exists(), reason="no autogroup scheduling on this kernel")
+def test_worker_leading_its_session_lowers_the_session_priority_too():
+    code = "from pathlib import Path; from workers.cli import _yield_cpu_to_the_api as y; y(7); print(Path('/proc/self/autogroup').read_text())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, start_new_session=True).stdout
+    assert out.strip().endswith("nice 7")
+
+
+def test_worker_sharing_a_session_leaves_the_session_priority_alone():
+    before = Path("/proc/self/autogroup").read_text() if Path("/proc/self/autogroup").exists() else ""
+    code = "from workers.cli import _yield_cpu_to_the_api as y; y(7)"
+    subprocess.run([sys.executable, "-c", code], check=True)
+    assert (Path("/proc/self/autogroup").read_text() if before else "") == before
 
 
 def test_worker_refuses_to_start_without_a_broker(monkeypatch, capsys):

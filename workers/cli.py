@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 from app.queue import QUEUE_NAME
 from app.settings import Settings
@@ -38,8 +39,23 @@ def _yield_cpu_to_the_api(niceness: int) -> None:
     polling queued behind them (p99 in seconds at 200 requests/s on 2 cores); niced, they
     still get all the CPU the API leaves idle. On a machine of their own it changes nothing.
     """
-    if niceness:
-        os.nice(niceness)
+    if not niceness:
+        return
+    os.nice(niceness)
+    if os.getsid(0) == os.getpid():
+        _renice_own_session(niceness)
+
+
+def _renice_own_session(niceness: int) -> None:
+    """With Linux's autogroup scheduling (on by default) CPU is shared between sessions
+    first, so a process's nice value only counts against its own session. A worker that
+    leads its session (started by systemd, a container runtime or `setsid`) has it to
+    itself and its children, so it lowers the session's priority too; a worker sharing a
+    terminal session with other programs leaves theirs alone."""
+    try:
+        Path("/proc/self/autogroup").write_text(str(niceness))
+    except OSError:
+        pass  # no autogroup support, or not allowed: the process nice value still applies
 
 
 if __name__ == "__main__":
