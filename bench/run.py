@@ -136,9 +136,11 @@ def _timed_load(stack: Stack, client: Client, bodies: list[bytes], submitters: i
     meter.start()
     load = client.run(bodies, submitters=submitters)
     used = meter.stop(stack.cpu_groups())
+    others = used.pop("other processes")
     share = sum(used.values()) / (load.seconds * (os.cpu_count() or 1))
     detail = ", ".join(f"{name} {value:.1f}" for name, value in used.items())
-    return load.seconds, load, Figure("  CPU seconds", f"{detail} ({share:.0%} of all cores for {load.seconds:.1f} s)")
+    summary = f"{detail} ({share:.0%} of all cores for {load.seconds:.1f} s; other processes {others:.1f})"
+    return load.seconds, load, Figure("  CPU seconds", summary)
 
 
 def _loads(

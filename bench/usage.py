@@ -46,14 +46,26 @@ def backends(admin_url: str, database: str) -> list[int]:
         return [pid for (pid,) in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (database,))]
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds every process on the machine has used (all cores), from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / TICKS
+
+
 @dataclass
 class CpuMeter:
-    """CPU seconds spent by the API, the workers and PostgreSQL between start() and stop()."""
+    """CPU seconds spent by the API, the workers and PostgreSQL between start() and stop(),
+    and by everything else on the machine (this benchmark's client included), which says
+    how much of the machine the service really had."""
 
     groups: dict[str, list[int]]
 
     def start(self) -> None:
         self.before = {pid: cpu_seconds(pid) for pids in self.groups.values() for pid in pids}
+        self.machine_before = machine_busy_seconds()
 
     def stop(self, groups: dict[str, list[int]]) -> dict[str, float]:
-        return {name: sum(cpu_seconds(pid) - self.before.get(pid, 0.0) for pid in pids) for name, pids in groups.items()}
+        used = {name: sum(cpu_seconds(pid) - self.before.get(pid, 0.0) for pid in pids) for name, pids in groups.items()}
+        used["other processes"] = max(0.0, machine_busy_seconds() - self.machine_before - sum(used.values()))
+        return used
