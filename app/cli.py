@@ -1,9 +1,10 @@
-"""`kb-ingest`: run the API server or apply migrations."""
+"""`kb-ingest`: run the API server, apply migrations, or manage workspaces and clients."""
 
 from __future__ import annotations
 
 import argparse
 
+from app import admin_cli
 from app.settings import Settings
 
 
@@ -14,7 +15,10 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     commands.add_parser("migrate", help="apply database migrations (PostgreSQL deployments run this as a step)")
+    admin_cli.add_commands(commands)
     args = parser.parse_args(argv)
+    if args.command in {"workspaces", "clients"}:
+        return admin_cli.run(args)
     if args.command == "serve":
         import uvicorn
 

@@ -40,6 +40,10 @@ class Settings:
     message_retries: int = 10
     log_level: str = "INFO"
     log_json: bool = True
+    secret_key: str | None = None
+    access_token_lifetime: int = 3600
+    bootstrap_client: bool | None = None
+    secret_hash_cost: int = 15
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -70,7 +74,7 @@ class Settings:
 
 
 def _coerce(name: str, kind: object, raw: str) -> object:
-    kind = str(kind)
+    kind = str(kind).removesuffix(" | None")
     try:
         if kind == "int":
             value = int(raw)

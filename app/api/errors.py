@@ -14,6 +14,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFoundException, ValidationException
 
 from adapters.base import Issue
+from app.auth.token_request import OAuthError
 from app.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, ServiceError, UnsupportedMediaType
 from app.timestamps import iso, utcnow
 
@@ -66,9 +67,23 @@ def on_http_exception(request: Request, exc: HTTPException) -> Response[dict[str
     return error_response(request, status, message, issues, headers=exc.headers)
 
 
+def on_oauth_error(request: Request, exc: OAuthError) -> Response[dict[str, Any]]:
+    """The token endpoint answers as RFC 6749 §5.2 has it, which OAuth client libraries parse."""
+    headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="kb-ingest"'
+    body = {"error": exc.error, "error_description": exc.description}
+    return Response(body, status_code=exc.status, media_type=MediaType.JSON, headers=headers)
+
+
 def on_unexpected(request: Request, exc: Exception) -> Response[dict[str, Any]]:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(request, 500, "An unexpected error occurred")
 
 
-EXCEPTION_HANDLERS = {ServiceError: on_service_error, HTTPException: on_http_exception, Exception: on_unexpected}
+EXCEPTION_HANDLERS = {
+    ServiceError: on_service_error,
+    OAuthError: on_oauth_error,
+    HTTPException: on_http_exception,
+    Exception: on_unexpected,
+}

@@ -1,5 +1,6 @@
 """Table models, one module per entity; importing this package registers them all."""
 
+from app.models.access_client import AccessClient
 from app.models.entry import Entry
 from app.models.job import ACTIVE_STATUSES, TERMINAL_STATUSES, Job, JobBatch, JobPayload, JobResult, JobStatus
 from app.models.knowledge_base import KnowledgeBase
@@ -9,6 +10,7 @@ __all__ = [
     "ACTIVE_STATUSES",
     "DEFAULT_WORKSPACE_ID",
     "TERMINAL_STATUSES",
+    "AccessClient",
     "Entry",
     "Job",
     "JobBatch",
