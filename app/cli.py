@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from app import admin_cli
-from app.settings import Settings
+from app.settings import ConfigurationError, Settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,6 +20,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command in {"workspaces", "clients"}:
         return admin_cli.run(args)
+    try:
+        _run(args)
+    except ConfigurationError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _run(args: argparse.Namespace) -> None:
+    """`serve` and `migrate`; a configuration mistake ends them with its message, not a traceback."""
     if args.command == "serve":
         import uvicorn
 
@@ -30,4 +41,3 @@ def main(argv: list[str] | None = None) -> int:
         engine = make_engine(Settings.from_env())
         migrations.upgrade(engine)
         engine.dispose()
-    return 0
