@@ -16,12 +16,13 @@ from app.api.errors import EXCEPTION_HANDLERS
 from app.api.health import health, ready
 from app.api.jobs import JobController
 from app.api.knowledge_bases import KnowledgeBaseController
-from app.api.request_ids import RequestIdMiddleware
+from app.api.request_ids import RequestIdMiddleware, stamp_request_id
 from app.auth import api_security, bootstrap
 from app.db import transaction
 from app.runtime import Runtime, build_runtime
 from app.services import recovery
 from app.settings import Settings
+from workers.embedded import EmbeddedWorker
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/v2"
@@ -34,8 +35,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     runtime = build_runtime(settings)
 
     @asynccontextmanager
-    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
         worker = start(runtime)
+        app.state["worker"] = worker
         try:
             yield
         finally:
@@ -53,6 +55,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={"runtime": Provide(lambda: runtime, use_cache=True, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         middleware=[RequestIdMiddleware()],
+        before_send=[stamp_request_id],
         lifespan=[lifespan],
         request_max_body_size=1024 * 1024,
         openapi_config=OpenAPIConfig(
@@ -69,15 +72,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return app
 
 
-def start(runtime: Runtime):  # type: ignore[no-untyped-def]
+def start(runtime: Runtime) -> EmbeddedWorker | None:
     """Prepare the database and, in the embedded mode, run migrations and an in-process worker."""
     if runtime.settings.embedded:
         migrations.upgrade(runtime.engine)
     bootstrap.first_start(runtime, token_path=f"{API_PREFIX}{api_security.TOKEN_PATH}")
     if not runtime.settings.embedded:
         return None
-    from workers.embedded import EmbeddedWorker
-
     worker = EmbeddedWorker(runtime)
     worker.start()
     with transaction(runtime.sessions) as session:

@@ -46,7 +46,18 @@ class Service:
     kind: str
     client: TestClient[Litestar]
     runtime: Runtime
-    worker: dramatiq.Worker | None = None
+    worker: Any = None
+
+    def __post_init__(self) -> None:
+        """Every request of `client` carries a `*` token of the default workspace, as a newcomer's would."""
+        self.client.headers.update(self.new_client(["*"]).headers)
+
+    def pause_worker(self) -> None:
+        """Stop consuming, so submitted jobs stay pending (Dramatiq's own Worker.pause)."""
+        self.worker.pause()
+
+    def resume_worker(self) -> None:
+        self.worker.resume()
 
     def new_workspace(self, name: str = "other") -> UUID:
         with transaction(self.runtime.sessions) as session:
@@ -147,7 +158,7 @@ def service(backend: str, request: pytest.FixtureRequest, tmp_path, settings_ove
 def _embedded(settings: Settings) -> Iterator[Service]:
     app = create_app(settings)
     with TestClient(app) as client:
-        yield _signed_in(Service("embedded", client, app.state["runtime"]))
+        yield Service("embedded", client, app.state["runtime"], app.state["worker"])
 
 
 def _with_worker(settings: Settings) -> Iterator[Service]:
@@ -159,12 +170,7 @@ def _with_worker(settings: Settings) -> Iterator[Service]:
         worker = dramatiq.Worker(runtime.broker, worker_threads=2, worker_timeout=100)
         worker.start()
         try:
-            yield _signed_in(Service("postgres", client, runtime, worker))
+            yield Service("postgres", client, runtime, worker)
         finally:
             worker.stop(timeout=10_000)
 
-
-def _signed_in(service: Service) -> Service:
-    """Every request of `service.client` carries a `*` token of the default workspace."""
-    service.client.headers.update(service.new_client(["*"]).headers)
-    return service

@@ -18,5 +18,11 @@ class EmbeddedWorker:
     def start(self) -> None:
         self._worker.start()
 
+    def pause(self) -> None:
+        self._worker.pause()
+
+    def resume(self) -> None:
+        self._worker.resume()
+
     def stop(self) -> None:
         self._worker.stop(timeout=10_000)

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from litestar.di import NamedDependency
 from litestar import Controller, get, post
-from litestar.params import FromPath, FromQuery, PathParameter, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
 from app.api import openapi, presenters, schemas
@@ -26,7 +26,7 @@ class KnowledgeBaseController(Controller):
     tags = ["knowledge-bases"]
 
     @post("/", status_code=HTTP_201_CREATED, sync_to_thread=True, responses=openapi.errors(400, 409))
-    def create(self, runtime: NamedDependency[Runtime], workspace_id: NamedDependency[UUID], data: schemas.KnowledgeBaseCreate) -> schemas.KnowledgeBasePublic:
+    def create(self, runtime: NamedDependency[Runtime], workspace_id: NamedDependency[UUID], data: JSONBody[schemas.KnowledgeBaseCreate]) -> schemas.KnowledgeBasePublic:
         name = data.name.strip()
         if not name or len(name) > 200:
             raise InvalidInput("name must be 1-200 characters")
@@ -59,11 +59,11 @@ class KnowledgeBaseController(Controller):
         knowledge_base_id: FromPath[str],
         limit: Limit = 20,
         offset: Offset = 0,
-        source_id: Annotated[str | None, QueryParameter(name="sourceId")] = None,
+        sourceId: Annotated[str | None, QueryParameter(max_length=512)] = None,
     ) -> schemas.EntryList:
         uuid = path_uuid(knowledge_base_id, "Knowledge base")
         with transaction(runtime.sessions) as session:
             total, rows = knowledge_bases.list_entries(
-                session, workspace_id=workspace_id, knowledge_base_id=uuid, limit=limit, offset=offset, source_id=source_id
+                session, workspace_id=workspace_id, knowledge_base_id=uuid, limit=limit, offset=offset, source_id=sourceId
             )
         return schemas.EntryList(total=total, entries=[presenters.entry(r) for r in rows])
