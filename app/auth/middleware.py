@@ -63,14 +63,14 @@ def authenticator(runtime: Runtime, tokens: AccessTokens) -> Callable[[str], Pri
 def _principal(runtime: Runtime, claims: Claims) -> Principal:
     """Reads the client on every request (one primary-key read) so that revocation acts at once."""
     with runtime.sessions() as session:
-        client = access_clients.find(session, client_id=claims.client_id)
+        client = access_clients.standing(session, client_id=claims.client_id)
     if client is None:
         raise unauthorized("Access token belongs to an unknown client")
     if client.revoked_at is not None:
         raise unauthorized("Access token belongs to a revoked client")
     if client.secret_version != claims.secret_version:
         raise unauthorized("Access token was issued before the client's secret was rotated; request a new one")
-    return Principal(client_id=client.id, workspace_id=client.workspace_id, scopes=claims.scopes)
+    return Principal(client_id=claims.client_id, workspace_id=client.workspace_id, scopes=claims.scopes)
 
 
 def bearer_token(header: str | None) -> str:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from app.auth import scopes as scope_rules
@@ -55,6 +56,12 @@ def create(session: Session, *, workspace_id: UUID, name: str, scopes: frozenset
 
 def find(session: Session, *, client_id: UUID) -> AccessClient | None:
     return session.get(AccessClient, client_id)
+
+
+def standing(session: Session, *, client_id: UUID) -> Row[tuple[UUID, datetime | None, int]] | None:
+    """What every authenticated request reads: three columns by primary key, no ORM object."""
+    columns = (AccessClient.workspace_id, AccessClient.revoked_at, AccessClient.secret_version)
+    return session.execute(select(*columns).where(AccessClient.id == client_id)).one_or_none()
 
 
 def get(session: Session, *, client_id: UUID) -> AccessClient:
