@@ -40,7 +40,7 @@ class Settings:
     message_retries: int = 10
     log_level: str = "INFO"
     log_json: bool = True
-    secret_key: str | None = None
+    secret_key: str | None = field(default=None, repr=False)
     access_token_lifetime: int = 3600
     bootstrap_client: bool | None = None
     secret_hash_cost: int = 15

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -13,13 +14,20 @@ from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Requ
 from msgspec import Struct
 
 from app.auth import scopes as scope_rules
-from app.auth.token_request import OAuthError, client_credentials, invalid_client, read_parameters
+from app.auth.token_request import (
+    OAuthError,
+    client_credentials,
+    invalid_client,
+    read_parameters,
+    require_client_credentials_grant,
+)
 from app.auth.tokens import AccessTokens, Claims
 from app.db import transaction
 from app.models import AccessClient
 from app.runtime import Runtime
 from app.services import access_clients
 
+log = logging.getLogger(__name__)
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 WRONG_CREDENTIALS = "Client authentication failed: unknown client_id or wrong client_secret"
 
@@ -76,19 +84,11 @@ class TokenController(Controller):
     ) -> Response[TokenResponse]:
         """Trade a client's id and secret for a short-lived bearer token; errors follow RFC 6749 §5.2."""
         parameters = await read_parameters(request)
-        grant_type = parameters.get("grant_type")
-        if grant_type is None:
-            raise OAuthError("invalid_request", "grant_type is required: use grant_type=client_credentials")
-        if grant_type != "client_credentials":
-            raise OAuthError("unsupported_grant_type", f"grant_type {grant_type} is not supported: use client_credentials")
+        require_client_credentials_grant(parameters)
         credentials = client_credentials(request.headers.get("authorization"), parameters)
         requested = _requested_scopes(parameters.get("scope"))
         client = await anyio.to_thread.run_sync(_authenticate, runtime, credentials.client_id, credentials.client_secret)
-        held = scope_rules.parse(client.scope)
-        try:
-            granted = scope_rules.narrow(held, requested) if requested else held
-        except scope_rules.InvalidScope as error:
-            raise OAuthError("invalid_scope", str(error)) from None
+        granted = _granted_scopes(client, requested)
         claims = Claims(client_id=client.id, workspace_id=client.workspace_id, scopes=granted, secret_version=client.secret_version)
         body = TokenResponse(
             access_token=access_tokens.issue(claims),
@@ -96,12 +96,21 @@ class TokenController(Controller):
             expires_in=access_tokens.lifetime,
             scope=scope_rules.render(granted),
         )
+        log.info("issued an access token", extra={"client_id": str(client.id), "scope": body.scope})
         return Response(body, status_code=200, headers=NO_STORE)
 
 
 def _requested_scopes(text: str | None) -> frozenset[str]:
     try:
         return scope_rules.parse(text or "")
+    except scope_rules.InvalidScope as error:
+        raise OAuthError("invalid_scope", str(error)) from None
+
+
+def _granted_scopes(client: AccessClient, requested: frozenset[str]) -> frozenset[str]:
+    held = scope_rules.parse(client.scope)
+    try:
+        return scope_rules.narrow(held, requested) if requested else held
     except scope_rules.InvalidScope as error:
         raise OAuthError("invalid_scope", str(error)) from None
 
@@ -113,6 +122,7 @@ def _authenticate(runtime: Runtime, client_id: str, secret: str) -> AccessClient
         client = access_clients.find(session, client_id=uuid) if uuid else None
     matched = access_clients.secret_matches(client, secret, cost=runtime.settings.secret_hash_cost)
     if client is None or not matched:
+        log.warning("client authentication failed", extra={"client_id": client_id[:64]})
         raise invalid_client(WRONG_CREDENTIALS)
     if client.revoked_at is not None:
         raise invalid_client(f"Client {client.id} has been revoked")

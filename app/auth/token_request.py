@@ -76,6 +76,14 @@ def _json_pairs(text: str) -> list[tuple[str, str]]:
     return [(name, value) for name, value in document.items() if value is not None]
 
 
+def require_client_credentials_grant(parameters: dict[str, str]) -> None:
+    grant_type = parameters.get("grant_type")
+    if grant_type is None:
+        raise invalid_request("grant_type is required: use grant_type=client_credentials")
+    if grant_type != "client_credentials":
+        raise OAuthError("unsupported_grant_type", f"grant_type {grant_type} is not supported: use client_credentials")
+
+
 def client_credentials(authorization: str | None, parameters: dict[str, str]) -> Credentials:
     """HTTP Basic (§2.3.1, preferred) or client_id + client_secret in the body, never both."""
     basic = _basic(authorization)
