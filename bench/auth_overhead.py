@@ -72,7 +72,7 @@ def measure(label: str, settings: Settings) -> None:
 @contextmanager
 def throwaway_postgres(admin_url: str) -> Iterator[str]:
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"kbi_bench_{uuid.uuid4().hex[:10]}"
+    name = f"kbi_authbench_{uuid.uuid4().hex[:10]}"
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
