@@ -21,6 +21,7 @@ from adapters import Registry, UnknownAdapter
 from app.db import transaction
 from app.models import ACTIVE_STATUSES, Job, JobBatch, JobResult, JobStatus
 from app.services import entry_writes
+from app.services.failures import out_of_attempts
 from app.services.ingest import CREATED, DELETED, SKIPPED, SUCCESS, UNCHANGED, UPDATED, Decision, Outcome, decide, identify_all
 from app.services.planning import decode_batch
 from app.services.record_checks import RecordLimits
@@ -43,10 +44,18 @@ class Claim:
     attempts: int
 
 
-def run_batch(sessions: sessionmaker[Session], *, job_id: UUID, seq: int, registry: Registry, limits: RecordLimits) -> str:
+def run_batch(
+    sessions: sessionmaker[Session],
+    *,
+    job_id: UUID,
+    seq: int,
+    registry: Registry,
+    limits: RecordLimits,
+    max_attempts: int | None = None,
+) -> str:
     """Process batch `seq` of a job; returns what happened, for the log."""
     with transaction(sessions) as session:
-        claim = claim_batch(session, job_id=job_id, seq=seq)
+        claim = claim_batch(session, job_id=job_id, seq=seq, max_attempts=max_attempts)
     if claim is None:
         return "nothing to do"
     try:
@@ -70,8 +79,13 @@ def run_batch(sessions: sessionmaker[Session], *, job_id: UUID, seq: int, regist
         return f"abandoned: {reason}"
 
 
-def claim_batch(session: Session, *, job_id: UUID, seq: int) -> Claim | None:
-    """Start the job if it is pending and count an attempt; None when there is nothing to do."""
+def claim_batch(session: Session, *, job_id: UUID, seq: int, max_attempts: int | None = None) -> Claim | None:
+    """Start the job if it is pending and count an attempt; None when there is nothing to do.
+
+    The attempt is counted (and committed) before any work, so a batch that kills its
+    worker process still leaves a trace; once `max_attempts` are used up its job fails
+    instead of crashing workers for ever.
+    """
     job = session.get(Job, job_id)
     if job is None or job.status not in ACTIVE_STATUSES:
         return None
@@ -79,6 +93,10 @@ def claim_batch(session: Session, *, job_id: UUID, seq: int) -> Claim | None:
         select(JobBatch.done, JobBatch.items, JobBatch.attempts).where(JobBatch.job_id == job_id, JobBatch.seq == seq)
     ).first()
     if batch is None or batch.done:
+        return None
+    if max_attempts is not None and batch.attempts >= max_attempts:
+        fail_job(session, job_id=job_id, reason=out_of_attempts(seq, batch.attempts))
+        log.error("batch %s used up its %s attempts; job failed", seq, batch.attempts, extra={"batch": seq})
         return None
     now = utcnow()
     session.execute(
