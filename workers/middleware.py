@@ -61,8 +61,13 @@ class JobFailures(Middleware):
         try:
             with transaction(self.sessions) as session:
                 failed = fail_job(session, job_id=UUID(job_id), reason=reason)
-        except Exception:  # noqa: BLE001 - most likely the very outage that exhausted the retries
-            log.warning("could not fail job %s (%s); the sweeper takes it up again", job_id, reason, exc_info=True)
+        except Exception as error:  # noqa: BLE001 - most likely the very outage that exhausted the retries
+            log.warning(
+                "could not fail job %s (%s): %s; once the database answers, the sweeper sends its batches again",
+                job_id,
+                reason,
+                failures.describe(error),
+            )
             return
         if failed:
             log.error("job failed: %s", reason, extra={"job_id": job_id, "batch": seq})

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine, text
 
 from app.db import transaction
 from app.runtime import Runtime
-from app.services import sweeper
+from app.services import failures, sweeper
 from app.timestamps import utcnow
 
 log = logging.getLogger(__name__)
@@ -110,11 +110,15 @@ class Sweeper:
         self.leadership.release()
 
     def _run(self) -> None:
+        failing = False
         while not self._stopping.is_set():
             try:
                 self.sweep_once()
-            except Exception:  # noqa: BLE001 - the database or broker is down: try again next time
-                log.warning("sweep failed; trying again in %ss", self.interval, exc_info=True)
+                failing = False
+            except Exception as error:  # noqa: BLE001 - the database or broker is down: try again next time
+                # The traceback once per outage; a line a pass after that.
+                log.warning("sweep failed (%s); trying again every %ss", failures.describe(error), self.interval, exc_info=not failing)
+                failing = True
             self._stopping.wait(self.interval)
 
     def sweep_once(self) -> sweeper.Sweep | None:

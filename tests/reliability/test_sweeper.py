@@ -13,15 +13,19 @@ from uuid import UUID
 import orjson
 import pytest
 from dramatiq.brokers.redis import RedisBroker
+from litestar.testing import TestClient
 from sqlalchemy import update
 
 from app.db import transaction
+from app.main import create_app
 from app.models import DEFAULT_WORKSPACE_ID, Job, JobBatch
 from app.queue import JobQueue
 from app.runtime import Runtime
 from app.services import failures, jobs, sweeper
+from app.settings import Settings
 from app.timestamps import utcnow
 from tests import services
+from tests.conftest import Service
 from tests.reliability.ledger import assert_applied_once, assert_counted_once, records
 from workers.middleware import Sweeping
 
@@ -186,3 +190,19 @@ def test_only_one_process_leads_the_sweep_and_the_lead_passes_on_when_its_holder
             engine.dispose()
         postgres.drop(url)
 
+
+
+def test_an_embedded_service_restarted_finishes_the_jobs_its_in_memory_broker_forgot(tmp_path):
+    settings = Settings(data_dir=tmp_path / "data", log_json=False, batch_size=2)
+    data = records(5)
+    app = create_app(settings)
+    with TestClient(app) as client:
+        before = Service("embedded", client, app.state["runtime"], app.state["worker"])
+        kb = before.create_kb()
+        job_id = accept_without_sending(before, kb, data)  # the process dies with the messages in memory
+
+    app = create_app(settings)
+    with TestClient(app) as client:
+        after = Service("embedded", client, app.state["runtime"], app.state["worker"])
+        after.wait(job_id)
+        assert_applied_once(after.runtime.engine, job_id, kb, [r["id"] for r in data])
