@@ -21,7 +21,6 @@ from adapters import Registry, UnknownAdapter
 from app.db import transaction
 from app.models import ACTIVE_STATUSES, Job, JobBatch, JobResult, JobStatus
 from app.services import entry_writes
-from app.services.failures import out_of_attempts
 from app.services.ingest import CREATED, DELETED, SKIPPED, SUCCESS, UNCHANGED, UPDATED, Decision, Outcome, decide, identify_all
 from app.services.planning import decode_batch
 from app.services.record_checks import RecordLimits
@@ -114,6 +113,18 @@ def claim_batch(session: Session, *, job_id: UUID, seq: int, max_attempts: int |
         options=job.options,
         items=batch.items,
         attempts=batch.attempts + 1,
+    )
+
+
+def out_of_attempts(seq: int, attempts: int) -> str:
+    """Why a job failed when one of its batches was started too often without finishing.
+
+    A batch that raised is reported as it happens (workers/middleware.py), so a batch
+    that gets here ended its last attempt silently: its worker process died.
+    """
+    return (
+        f"batch {seq} crashed its worker: started {attempts} times, it never finished "
+        "(the worker process died while applying it: out of memory or a crash)"
     )
 
 

@@ -1,24 +1,13 @@
-"""Why a job failed: the reasons recorded when one of its batches cannot be applied.
+"""Why a job failed when one of its batches kept raising until its retries ran out.
 
-They end up in the job's `error`, which users read, so they say which batch, how often it
-was tried, and the last error in one line (never a traceback or an SQL statement).
+The reason ends up in the job's `error`, which users read, so it says which batch, how
+often it was tried, and the last error in one line (never a traceback or an SQL statement).
+A batch whose worker died instead is explained by `batches.out_of_attempts`.
 """
 
 from __future__ import annotations
 
 MAX_ERROR_LENGTH = 500
-
-
-def out_of_attempts(seq: int, attempts: int) -> str:
-    """A batch started too often without finishing, its last attempt ending silently.
-
-    Errors are reported as they happen (workers/middleware.py), so silence means the
-    worker process died while applying the batch.
-    """
-    return (
-        f"batch {seq} crashed its worker: started {attempts} times, it never finished "
-        "(the worker process died while applying it: out of memory or a crash)"
-    )
 
 
 def gave_up(seq: int, attempts: int, error: str) -> str:

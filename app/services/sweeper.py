@@ -18,8 +18,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.models import ACTIVE_STATUSES, Job, JobBatch
-from app.services.batches import fail_job
-from app.services.failures import out_of_attempts
+from app.services.batches import fail_job, out_of_attempts
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from app.services.failures import out_of_attempts
+from app.services.batches import out_of_attempts
 from tests.reliability import ledger
 
 pytestmark = pytest.mark.slow

@@ -13,19 +13,15 @@ from uuid import UUID
 import orjson
 import pytest
 from dramatiq.brokers.redis import RedisBroker
-from litestar.testing import TestClient
 from sqlalchemy import update
 
 from app.db import transaction
-from app.main import create_app
 from app.models import DEFAULT_WORKSPACE_ID, Job, JobBatch
 from app.queue import JobQueue
 from app.runtime import Runtime
-from app.services import failures, jobs, sweeper
-from app.settings import Settings
+from app.services import batches, jobs, sweeper
 from app.timestamps import utcnow
 from tests import services
-from tests.conftest import Service
 from tests.reliability.ledger import assert_applied_once, assert_counted_once, records
 from workers.middleware import Sweeping
 
@@ -133,7 +129,7 @@ def test_sweeper_fails_a_job_whose_batch_used_up_its_attempts(service):
     result = sweep(service.runtime)
 
     assert result.resend == {}
-    assert result.failed == {UUID(job_id): failures.out_of_attempts(1, POLICY.max_attempts)}
+    assert result.failed == {UUID(job_id): batches.out_of_attempts(1, POLICY.max_attempts)}
     job = service.client.get(f"/api/v2/data-ingestion/jobs/{job_id}").json()
     assert job["status"] == "failed"
     assert job["result"]["error"] == "batch 1 crashed its worker: started 3 times, it never finished " + (
@@ -162,7 +158,7 @@ def test_a_batch_claimed_after_using_up_its_attempts_fails_its_job(service):
     job = service.wait(job_id)
 
     assert job["status"] == "failed"
-    assert job["result"]["error"] == failures.out_of_attempts(1, 3)
+    assert job["result"]["error"] == batches.out_of_attempts(1, 3)
     assert_counted_once(service.runtime.engine, job_id)
 
 
@@ -191,18 +187,3 @@ def test_only_one_process_leads_the_sweep_and_the_lead_passes_on_when_its_holder
         postgres.drop(url)
 
 
-
-def test_an_embedded_service_restarted_finishes_the_jobs_its_in_memory_broker_forgot(tmp_path):
-    settings = Settings(data_dir=tmp_path / "data", log_json=False, batch_size=2)
-    data = records(5)
-    app = create_app(settings)
-    with TestClient(app) as client:
-        before = Service("embedded", client, app.state["runtime"], app.state["worker"])
-        kb = before.create_kb()
-        job_id = accept_without_sending(before, kb, data)  # the process dies with the messages in memory
-
-    app = create_app(settings)
-    with TestClient(app) as client:
-        after = Service("embedded", client, app.state["runtime"], app.state["worker"])
-        after.wait(job_id)
-        assert_applied_once(after.runtime.engine, job_id, kb, [r["id"] for r in data])
