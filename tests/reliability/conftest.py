@@ -65,16 +65,18 @@ class Cluster:
         processes.wait_until(lambda: client.exists(key), timeout=timeout, what="a worker's first sweep")
 
     def when_partly_done(self, job_id: str, action: Callable[[], object], low: float = 0.1, high: float = 0.9) -> int:
-        """Run `action` (a kill, an outage) once between `low` and `high` of the records are processed."""
+        """Run `action` (a kill, an outage) once between `low` and `high` of the records are
+        processed, just after a batch was claimed: with threads in step, the moment the
+        counters move may find every thread between batches, or about to commit."""
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             status, processed, total = ledger.progress(self.engine, job_id)
-            if processed >= low * total:
+            if processed >= low * total and ledger.in_flight(self.engine, job_id):
                 assert processed <= high * total and status == "processing", f"too late: {status} {processed}/{total}"
                 action()
                 return processed
             assert not [p.tail() for p in self.processes if p.died], "a worker died on its own"
-            time.sleep(0.01)
+            time.sleep(0.005)
         raise AssertionError(f"job {job_id} never reached {low:.0%}")
 
     def kill_when_partly_done(self, job_id: str, worker: processes.Process) -> int:

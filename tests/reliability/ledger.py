@@ -46,6 +46,17 @@ def progress(engine: Engine, job_id: str) -> tuple[str, int, int]:
     return row.status, row.processed, row.record_count
 
 
+def in_flight(engine: Engine, job_id: str) -> list[int]:
+    """Batches claimed since the job's last progress: a whole batch of work ahead of them."""
+    with engine.connect() as connection:
+        rows = connection.scalars(
+            select(JobBatch.seq)
+            .join(Job, Job.id == JobBatch.job_id)
+            .where(JobBatch.job_id == UUID(job_id), JobBatch.done.is_(False), JobBatch.started_at > Job.updated_at)
+        )
+        return list(rows)
+
+
 def attempts(engine: Engine, job_id: str) -> dict[int, int]:
     with engine.connect() as connection:
         return _counts(connection.execute(select(JobBatch.seq, JobBatch.attempts).where(JobBatch.job_id == UUID(job_id))))
