@@ -76,7 +76,9 @@ class JobFailures(Middleware):
         """The batch's attempt count, or None when the database cannot say (it may be the error)."""
         try:
             with transaction(self.sessions) as session:
-                return session.scalar(select(JobBatch.attempts).where(JobBatch.job_id == UUID(job_id), JobBatch.seq == seq))
+                return session.scalar(
+                    select(JobBatch.attempts).where(JobBatch.job_id == UUID(job_id), JobBatch.seq == seq)
+                )
         except Exception:  # noqa: BLE001
             return None
 

@@ -87,6 +87,8 @@ class SoleLeadership:
 
 
 class Sweeper:
+    """Sweeps every `sweep_interval_seconds` while this process leads; started and stopped with the worker."""
+
     def __init__(self, runtime: Runtime) -> None:
         settings = runtime.settings
         self.runtime = runtime
@@ -117,7 +119,12 @@ class Sweeper:
                 failing = False
             except Exception as error:  # noqa: BLE001 - the database or broker is down: try again next time
                 # The traceback once per outage; a line a pass after that.
-                log.warning("sweep failed (%s); trying again every %ss", failures.describe(error), self.interval, exc_info=not failing)
+                log.warning(
+                    "sweep failed (%s); trying again every %ss",
+                    failures.describe(error),
+                    self.interval,
+                    exc_info=not failing,
+                )
                 failing = True
             self._stopping.wait(self.interval)
 

@@ -30,6 +30,5 @@ def mark_unsent(session: Session, *, job_id: UUID, seqs: list[int]) -> None:
     The sweeper sends such batches on its next pass instead of waiting for them to stall.
     """
     if seqs:
-        session.execute(
-            update(JobBatch).where(JobBatch.job_id == job_id, JobBatch.seq.in_(seqs), JobBatch.done.is_(False)).values(enqueued_at=None)
-        )
+        unsent = update(JobBatch).where(JobBatch.job_id == job_id, JobBatch.seq.in_(seqs), JobBatch.done.is_(False))
+        session.execute(unsent.values(enqueued_at=None))

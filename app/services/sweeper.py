@@ -58,7 +58,9 @@ def sweep(session: Session, *, policy: Policy, now: datetime, broker_lost_messag
             continue
         result.resend.setdefault(job_id, []).append(seq)
     for job_id, seqs in result.resend.items():
-        session.execute(update(JobBatch).where(JobBatch.job_id == job_id, JobBatch.seq.in_(seqs)).values(enqueued_at=now))
+        session.execute(
+            update(JobBatch).where(JobBatch.job_id == job_id, JobBatch.seq.in_(seqs)).values(enqueued_at=now)
+        )
     return result
 
 

@@ -49,7 +49,12 @@ class Cluster:
     @property
     def env(self) -> dict[str, str]:
         s = self.settings
-        return {**WORKER_ENV, "DATABASE_URL": s.database_url or "", "REDIS_URL": s.redis_url or "", "REDIS_NAMESPACE": s.redis_namespace}
+        return {
+            **WORKER_ENV,
+            "DATABASE_URL": s.database_url or "",
+            "REDIS_URL": s.redis_url or "",
+            "REDIS_NAMESPACE": s.redis_namespace,
+        }
 
     def start_worker(self, threads: int = 2, **settings: Any) -> processes.Process:
         """A `kb-ingest-worker` process; `settings` (e.g. max_batch_attempts=3) go to its environment."""
@@ -108,7 +113,11 @@ def make_cluster(postgres, throwaway_redis, tmp_path):  # type: ignore[no-untype
     drop: list[str] = []
 
     def make(
-        *, database_url: str | None = None, redis_url: str | None = None, api_env: dict[str, str] | None = None, **overrides: Any
+        *,
+        database_url: str | None = None,
+        redis_url: str | None = None,
+        api_env: dict[str, str] | None = None,
+        **overrides: Any,
     ) -> Cluster:
         if database_url is None:
             database_url = postgres.create()

@@ -42,7 +42,9 @@ def job_row(engine: Engine, job_id: str) -> Job:
 def progress(engine: Engine, job_id: str) -> tuple[str, int, int]:
     """(status, processed, record_count), cheap enough to poll."""
     with engine.connect() as connection:
-        row = connection.execute(select(Job.status, Job.processed, Job.record_count).where(Job.id == UUID(job_id))).one()
+        row = connection.execute(
+            select(Job.status, Job.processed, Job.record_count).where(Job.id == UUID(job_id))
+        ).one()
     return row.status, row.processed, row.record_count
 
 
@@ -59,13 +61,19 @@ def in_flight(engine: Engine, job_id: str) -> list[int]:
 
 def attempts(engine: Engine, job_id: str) -> dict[int, int]:
     with engine.connect() as connection:
-        return _counts(connection.execute(select(JobBatch.seq, JobBatch.attempts).where(JobBatch.job_id == UUID(job_id))))
+        return _counts(
+            connection.execute(select(JobBatch.seq, JobBatch.attempts).where(JobBatch.job_id == UUID(job_id)))
+        )
 
 
 def result_sums(engine: Engine, job_id: str) -> dict[str, int]:
     uuid = UUID(job_id)
     with engine.connect() as connection:
-        by_status = _counts(connection.execute(select(JobResult.status, func.count()).where(JobResult.job_id == uuid).group_by(JobResult.status)))
+        by_status = _counts(
+            connection.execute(
+                select(JobResult.status, func.count()).where(JobResult.job_id == uuid).group_by(JobResult.status)
+            )
+        )
         by_action = _counts(
             connection.execute(
                 select(JobResult.action, func.count())

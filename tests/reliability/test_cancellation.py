@@ -51,7 +51,9 @@ PAUSE_BEFORE_COMMIT = (
 def lock_waiters(service) -> int:  # type: ignore[no-untyped-def]
     with service.runtime.engine.connect() as connection:
         return connection.scalar(
-            text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
         )
 
 
@@ -140,4 +142,3 @@ def progress(service, job_id: str) -> int:  # type: ignore[no-untyped-def]
 def entries(service, kb: str) -> list[str]:  # type: ignore[no-untyped-def]
     with service.runtime.engine.connect() as connection:
         return sorted(connection.scalars(select(Entry.source_id).where(Entry.knowledge_base_id == UUID(kb))))
-

@@ -12,9 +12,10 @@ from uuid import UUID
 import pytest
 from sqlalchemy import func, select
 
-from app.models import JobBatch
+from app.models import Entry, JobBatch
 from app.queue import QUEUE_NAME
 from tests.reliability import ledger
+from tests.reliability.processes import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -35,7 +36,9 @@ def test_a_worker_killed_mid_job_is_redelivered_and_every_record_is_applied_once
 
     job_id = cluster.service.submit(kb, data)
     cluster.kill_when_partly_done(job_id, first)
-    interrupted = [seq for seq, n in ledger.attempts(cluster.engine, job_id).items() if n == 1 and not done(cluster, job_id, seq)]
+    interrupted = [
+        seq for seq, n in ledger.attempts(cluster.engine, job_id).items() if n == 1 and not done(cluster, job_id, seq)
+    ]
     cluster.start_worker()
 
     cluster.service.wait(job_id, timeout=120)
@@ -106,24 +109,24 @@ def test_a_job_cancelled_while_its_worker_is_dead_stays_cancelled_and_exact(make
 
 def done(cluster, job_id: str, seq: int) -> bool:  # type: ignore[no-untyped-def]
     with cluster.engine.connect() as connection:
-        return bool(connection.scalar(select(JobBatch.done).where(JobBatch.job_id == UUID(job_id), JobBatch.seq == seq)))
+        return bool(
+            connection.scalar(select(JobBatch.done).where(JobBatch.job_id == UUID(job_id), JobBatch.seq == seq))
+        )
 
 
 def entry_count(cluster, kb: str) -> int:  # type: ignore[no-untyped-def]
-    from app.models import Entry
-
     with cluster.engine.connect() as connection:
         return connection.scalar(select(func.count()).where(Entry.knowledge_base_id == UUID(kb))) or 0
 
 
 def wait_for_empty_queue(cluster) -> None:  # type: ignore[no-untyped-def]
     """Every message, the dead worker's included, was delivered and acknowledged."""
-    from tests.reliability.processes import wait_until
-
     client = cluster.service.runtime.broker.client
     namespace = cluster.settings.redis_namespace
     wait_until(
-        lambda: client.hlen(f"{namespace}:{QUEUE_NAME}.msgs") == 0 and client.hlen(f"{namespace}:{QUEUE_NAME}.DQ.msgs") == 0,
+        lambda: (
+            client.hlen(f"{namespace}:{QUEUE_NAME}.msgs") == 0 and client.hlen(f"{namespace}:{QUEUE_NAME}.DQ.msgs") == 0
+        ),
         timeout=60,
         what="the queue to drain",
     )

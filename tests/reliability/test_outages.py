@@ -120,6 +120,8 @@ def test_postgres_down_longer_than_the_retry_budget_is_resumed_by_the_sweeper(ma
     cluster.service.wait(job_id, timeout=120)
     ledger.assert_applied_once(cluster.engine, job_id, kb, [r["id"] for r in data])
     with cluster.engine.connect() as connection:
-        resent = connection.scalar(select(func.count()).where(JobBatch.job_id == UUID(job_id), JobBatch.enqueued_at > restarted))
+        resent = connection.scalar(
+            select(func.count()).where(JobBatch.job_id == UUID(job_id), JobBatch.enqueued_at > restarted)
+        )
     assert resent, "the sweeper sent the batches Dramatiq had given up on"
     assert worker.running

@@ -44,7 +44,9 @@ def install_plugin(site: Path) -> dict[str, str]:
     dist = site / "kb_ingest_crash_test-1.0.dist-info"
     dist.mkdir(parents=True)
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: kb-ingest-crash-test\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text("[kb_ingest.adapters]\ncrash-on-demand = kb_ingest_crash_test:CrashOnDemand\n")
+    (dist / "entry_points.txt").write_text(
+        "[kb_ingest.adapters]\ncrash-on-demand = kb_ingest_crash_test:CrashOnDemand\n"
+    )
     (site / "kb_ingest_crash_test.py").write_text(ADAPTER)
     return {"PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
 
@@ -70,9 +72,13 @@ def test_a_batch_that_kills_its_worker_every_time_fails_its_job_after_its_attemp
 
     job = ledger.assert_counted_once(cluster.engine, job_id)
     assert job.status == "failed"
-    assert job.error == out_of_attempts(1, 3) == (
-        "batch 1 crashed its worker: started 3 times, it never finished "
-        "(the worker process died while applying it: out of memory or a crash)"
+    assert (
+        job.error
+        == out_of_attempts(1, 3)
+        == (
+            "batch 1 crashed its worker: started 3 times, it never finished "
+            "(the worker process died while applying it: out of memory or a crash)"
+        )
     )
     assert ledger.attempts(cluster.engine, job_id)[1] == 3
     assert deaths == 3

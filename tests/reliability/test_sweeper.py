@@ -44,19 +44,26 @@ def age(runtime: Runtime, job_id: str, *, minutes: int) -> None:
     uuid = UUID(job_id)
     with transaction(runtime.sessions) as session:
         session.execute(update(Job).where(Job.id == uuid).values(created_at=past, updated_at=past))
-        session.execute(update(JobBatch).where(JobBatch.job_id == uuid, JobBatch.enqueued_at.is_not(None)).values(enqueued_at=past))
+        session.execute(
+            update(JobBatch).where(JobBatch.job_id == uuid, JobBatch.enqueued_at.is_not(None)).values(enqueued_at=past)
+        )
 
 
 def set_attempts(runtime: Runtime, job_id: str, seq: int, attempts: int) -> None:
     with transaction(runtime.sessions) as session:
-        session.execute(update(JobBatch).where(JobBatch.job_id == UUID(job_id), JobBatch.seq == seq).values(attempts=attempts))
+        session.execute(
+            update(JobBatch).where(JobBatch.job_id == UUID(job_id), JobBatch.seq == seq).values(attempts=attempts)
+        )
 
 
 def accept_without_sending(service, kb: str, data: list[dict]) -> str:  # type: ignore[no-untyped-def]
     """Store a job exactly as POST /jobs does, and lose its messages."""
     settings = service.runtime.settings
     submission = jobs.Submission(
-        adapter_type="generic-json", knowledge_base_id=UUID(kb), data={"records": data}, payload=orjson.dumps({"records": data})
+        adapter_type="generic-json",
+        knowledge_base_id=UUID(kb),
+        data={"records": data},
+        payload=orjson.dumps({"records": data}),
     )
     with transaction(service.runtime.sessions) as session:
         accepted = jobs.submit(
@@ -185,5 +192,3 @@ def test_only_one_process_leads_the_sweep_and_the_lead_passes_on_when_its_holder
         for engine in engines:
             engine.dispose()
         postgres.drop(url)
-
-
