@@ -30,12 +30,13 @@ class Runtime:
 
 def build_runtime(settings: Settings) -> Runtime:
     engine = make_engine(settings)
+    sessions = make_sessions(engine)
     broker = build_broker(settings)
     return Runtime(
         settings=settings,
         engine=engine,
-        sessions=make_sessions(engine),
+        sessions=sessions,
         broker=broker,
-        queue=JobQueue(broker),
+        queue=JobQueue(broker, sessions),
         limits=RecordLimits(),
     )

@@ -38,6 +38,16 @@ class Settings:
     results_sample_size: int = 20
     embedded_worker_threads: int = 2
     message_retries: int = 10
+    # Reliability (docs/reliability.md): a batch is started at most this many times, whatever
+    # ends each try (an error, or its worker process dying), before its job fails.
+    max_batch_attempts: int = 5
+    sweep_interval_seconds: int = 30
+    # A started or sent batch whose job shows no progress for this long is sent again.
+    stall_timeout_seconds: int = 300
+    # Dramatiq's Redis broker redelivers a dead worker's messages once its heartbeat is this
+    # old, checked on `maintenance_chance` out of a million broker commands.
+    redis_heartbeat_timeout_ms: int = 60_000
+    redis_maintenance_chance: int = 1000
     log_level: str = "INFO"
     log_json: bool = True
     secret_key: str | None = field(default=None, repr=False)
