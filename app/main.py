@@ -13,11 +13,12 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 from app import logs, migrations
+from app.api import rate_limits
 from app.api.errors import EXCEPTION_HANDLERS
 from app.api.health import health, ready
 from app.api.jobs import JobController
 from app.api.knowledge_bases import KnowledgeBaseController
-from app.api.request_ids import RequestIdMiddleware
+from app.api.request_ids import RequestIdMiddleware, add_request_id_header
 from app.db import transaction
 from app.models import DEFAULT_WORKSPACE_ID
 from app.runtime import Runtime, build_runtime
@@ -54,7 +55,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[api, health, ready],
         dependencies={"runtime": Provide(lambda: runtime, use_cache=True, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        middleware=[RequestIdMiddleware()],
+        middleware=[RequestIdMiddleware(), *rate_limits.middleware(settings)],
+        before_send=[add_request_id_header],
+        stores={rate_limits.STORE_NAME: rate_limits.store(settings)},
         lifespan=[lifespan],
         request_max_body_size=1024 * 1024,
         openapi_config=OpenAPIConfig(

@@ -37,5 +37,9 @@ def build_runtime(settings: Settings) -> Runtime:
         sessions=make_sessions(engine),
         broker=broker,
         queue=JobQueue(broker),
-        limits=RecordLimits(),
+        limits=RecordLimits(
+            max_fields=settings.max_record_fields,
+            max_field_bytes=settings.max_field_bytes,
+            max_record_bytes=settings.max_record_bytes,
+        ),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from uuid import UUID
 
@@ -10,10 +11,24 @@ from litestar import Request
 
 from adapters.base import Issue
 from app.api.body import Form, read_body, read_form
+from app.api.openapi import IDEMPOTENCY_KEY_PATTERN
 from app.errors import InvalidInput, UnsupportedMediaType
 from app.services.jobs import Submission
+from app.services.record_checks import has_escaped_nul
 
 REQUIRED = ("adapterType", "knowledgeBaseId", "data")
+# orjson writes at most 254 nested levels; anything deeper cannot be stored.
+MAX_DEPTH = 254
+
+
+def idempotency_key(request: Request) -> str | None:
+    values = request.headers.getall("idempotency-key", [])
+    if not values:
+        return None
+    if len(values) > 1 or not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, values[0]):
+        message = "must be one value of 1-255 printable ASCII characters, not starting or ending with a space"
+        raise InvalidInput(f"Idempotency-Key {message}", [Issue("Idempotency-Key", message)])
+    return values[0]
 
 
 async def read_submission(request: Request, *, limit: int) -> Submission:
@@ -61,13 +76,23 @@ def _validated(body: dict[str, Any]) -> Submission:
         issues.append(Issue("options", "must be an object"))
     if issues:
         raise InvalidInput("Validation failed: " + "; ".join(f"{i.path} {i.message}" for i in issues), issues)
+    if options is not None and has_escaped_nul(_encoded(options, "options")):
+        raise InvalidInput("options must not contain NUL characters", [Issue("options", "must not contain NUL characters")])
     return Submission(
         adapter_type=adapter_type.strip(),
         knowledge_base_id=knowledge_base_id,  # type: ignore[arg-type]
         data=body["data"],
-        payload=orjson.dumps(body["data"]),
+        payload=_encoded(body["data"], "data"),
         options=options,
     )
+
+
+def _encoded(value: Any, where: str) -> bytes:
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        message = f"is nested too deeply (more than {MAX_DEPTH} levels of arrays and objects)"
+        raise InvalidInput(f"{where} {message}", [Issue(where, message)]) from None
 
 
 def _parse_json(raw: bytes, where: str) -> Any:

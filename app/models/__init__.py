@@ -1,6 +1,7 @@
 """Table models, one module per entity; importing this package registers them all."""
 
 from app.models.entry import Entry
+from app.models.idempotency import IdempotencyKey
 from app.models.job import ACTIVE_STATUSES, TERMINAL_STATUSES, Job, JobBatch, JobPayload, JobResult, JobStatus
 from app.models.knowledge_base import KnowledgeBase
 from app.models.workspace import DEFAULT_WORKSPACE_ID, Workspace
@@ -10,6 +11,7 @@ __all__ = [
     "DEFAULT_WORKSPACE_ID",
     "TERMINAL_STATUSES",
     "Entry",
+    "IdempotencyKey",
     "Job",
     "JobBatch",
     "JobPayload",
