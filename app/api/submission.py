@@ -19,6 +19,7 @@ from app.services.record_checks import has_escaped_nul
 REQUIRED = ("adapterType", "knowledgeBaseId", "data")
 # orjson writes at most 254 nested levels; anything deeper cannot be stored.
 MAX_DEPTH = 254
+MAX_ADAPTER_TYPE_LENGTH = 100
 
 
 def idempotency_key(request: Request) -> str | None:
@@ -48,14 +49,14 @@ async def read_submission(request: Request, *, limit: int) -> Submission:
 
 
 def _from_form(form: Form) -> Submission:
-    fields: dict[str, Any] = {name: value.decode("utf-8", "replace") for name, value in form.fields.items()}
+    fields: dict[str, Any] = {name: _text(form.fields[name], name) for name in ("adapterType", "knowledgeBaseId") if name in form.fields}
     if "data" in form.files:
         upload = form.files["data"]
         upload.file_object.seek(0)
         fields["data"] = _parse_json(upload.file_object.read(), "data")
-    elif "data" in fields:
+    elif "data" in form.fields:
         fields["data"] = _parse_json(form.fields["data"], "data")
-    if "options" in fields:
+    if "options" in form.fields:
         fields["options"] = _parse_json(form.fields["options"], "options")
     return _validated(fields)
 
@@ -68,6 +69,8 @@ def _validated(body: dict[str, Any]) -> Submission:
     adapter_type = body["adapterType"]
     if not isinstance(adapter_type, str) or not adapter_type.strip():
         issues.append(Issue("adapterType", "must be a non-empty string"))
+    elif len(adapter_type) > MAX_ADAPTER_TYPE_LENGTH:
+        issues.append(Issue("adapterType", f"must be at most {MAX_ADAPTER_TYPE_LENGTH} characters"))
     knowledge_base_id = _uuid(body["knowledgeBaseId"])
     if knowledge_base_id is None:
         issues.append(Issue("knowledgeBaseId", "must be a UUID"))
@@ -101,6 +104,13 @@ def _parse_json(raw: bytes, where: str) -> Any:
     except orjson.JSONDecodeError as error:
         label = "Invalid JSON" if where == "body" else f"Invalid JSON in {where}"
         raise InvalidInput(f"{label}: {error}", [Issue(where, f"is not valid JSON: {error}")]) from None
+
+
+def _text(raw: bytes, name: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput(f"Form field {name} is not valid UTF-8", [Issue(name, "is not valid UTF-8")]) from None
 
 
 def _uuid(value: Any) -> UUID | None:
