@@ -20,7 +20,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 import adapters
 from app.api import openapi, presenters, schemas
 from app.api.job_creation import create_job
-from app.api.params import date_bound, path_uuid
+from app.api.params import MAX_OFFSET, date_bound, path_uuid
 from app.api.submission import idempotency_key, read_submission
 from app.db import transaction
 from app.errors import InvalidInput
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 Limit = Annotated[int, QueryParameter(ge=1, le=100, description="Results per page (1-100)")]
-Offset = Annotated[int, QueryParameter(ge=0, description="Records to skip")]
+Offset = Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET, description="Records to skip")]
 IncludePayload = Annotated[bool, QueryParameter(description="Include the submitted payload")]
 
 

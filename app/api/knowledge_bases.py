@@ -12,14 +12,14 @@ from litestar.status_codes import HTTP_201_CREATED
 
 from adapters.base import Issue
 from app.api import openapi, presenters, schemas
-from app.api.params import path_uuid
+from app.api.params import MAX_OFFSET, path_uuid
 from app.db import transaction
 from app.errors import InvalidInput
 from app.runtime import Runtime
 from app.services import knowledge_bases
 
 Limit = Annotated[int, QueryParameter(ge=1, le=100)]
-Offset = Annotated[int, QueryParameter(ge=0)]
+Offset = Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)]
 
 
 class KnowledgeBaseController(Controller):

@@ -83,8 +83,12 @@ _DESCRIPTIONS = {
 
 
 def errors(*codes: int) -> dict[int, ResponseSpec]:
-    """Error responses of an API operation; any of them may also be rate limited (429)."""
+    """Error responses of an API operation, in our shape.
+
+    Every operation may also be refused as malformed (400, which would otherwise be
+    documented in Litestar's own error shape) or rate limited (429).
+    """
     return {
         code: ResponseSpec(data_container=ErrorBody, description=_DESCRIPTIONS[code], generate_examples=False)
-        for code in (*codes, 429)
+        for code in sorted({*codes, 400, 429})
     }
