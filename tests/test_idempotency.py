@@ -16,6 +16,7 @@ from app.db import transaction
 from app.models import IdempotencyKey, Job, Workspace
 from app.services import knowledge_bases
 from app.services.jobs import Submission
+from app.settings import Settings
 from app.timestamps import utcnow
 
 JOBS = "/api/v2/data-ingestion/jobs"
@@ -255,3 +256,8 @@ class _held_key_table:
     def __exit__(self, *exc) -> None:
         self.connection.commit()
         self.connection.close()
+
+
+def test_key_lifetime_defaults_to_24_hours_and_is_read_from_the_environment():
+    assert Settings().idempotency_key_ttl == 24 * 3600
+    assert Settings.from_env({"IDEMPOTENCY_KEY_TTL": "60"}).idempotency_key_ttl == 60

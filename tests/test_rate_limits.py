@@ -11,6 +11,7 @@ from litestar import Request
 from litestar.testing import TestClient
 
 from app.api.rate_limits import caller
+from app.settings import Settings
 from app.main import create_app
 
 KBS = "/api/v2/knowledge-bases"
@@ -102,3 +103,8 @@ def test_caller_is_the_authenticated_client_else_the_client_address():
     assert caller(Request(scope)) == "ip:192.0.2.7"
     client_id = uuid4()
     assert caller(Request({**scope, "user": Principal(client_id)})) == f"client:{client_id}"
+
+
+def test_limit_is_read_from_the_environment():
+    assert Settings().rate_limit_per_minute == 600
+    assert Settings.from_env({"RATE_LIMIT_PER_MINUTE": "5"}).rate_limit_per_minute == 5
