@@ -12,6 +12,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 from app import logs, migrations
+from app.api import rate_limits
 from app.api.errors import EXCEPTION_HANDLERS
 from app.api.health import health, ready
 from app.api.jobs import JobController
@@ -45,17 +46,19 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 worker.stop()
             runtime.close()
 
-    api = Router(
-        path=API_PREFIX,
-        route_handlers=[JobController, KnowledgeBaseController],
-        **api_security.protect(runtime, tokens, prefix=API_PREFIX),
+    security = api_security.protect(runtime, tokens, prefix=API_PREFIX)
+    security["middleware"] = [*security.get("middleware", []), *rate_limits.middleware(settings)]
+    api = Router(path=API_PREFIX, route_handlers=[JobController, KnowledgeBaseController], **security)
+    token_endpoint = Router(
+        path="/", route_handlers=[api_security.token_router(tokens, prefix=API_PREFIX)], middleware=rate_limits.middleware(settings)
     )
     app = Litestar(
-        route_handlers=[api, api_security.token_router(tokens, prefix=API_PREFIX), health, ready],
+        route_handlers=[api, token_endpoint, health, ready],
         dependencies={"runtime": Provide(lambda: runtime, use_cache=True, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         middleware=[RequestIdMiddleware()],
         before_send=[stamp_request_id],
+        stores={rate_limits.STORE_NAME: rate_limits.store(settings)},
         lifespan=[lifespan],
         request_max_body_size=1024 * 1024,
         openapi_config=OpenAPIConfig(

@@ -38,5 +38,9 @@ def build_runtime(settings: Settings) -> Runtime:
         sessions=sessions,
         broker=broker,
         queue=JobQueue(broker, sessions),
-        limits=RecordLimits(),
+        limits=RecordLimits(
+            max_fields=settings.max_record_fields,
+            max_field_bytes=settings.max_field_bytes,
+            max_record_bytes=settings.max_record_bytes,
+        ),
     )

@@ -35,6 +35,11 @@ class Settings:
     batch_size: int = 500
     max_body_bytes: int = 30 * MB
     max_records_per_job: int = 100_000
+    max_record_fields: int = 200
+    max_field_bytes: int = 5 * MB
+    max_record_bytes: int = 10 * MB
+    idempotency_key_ttl: int = 24 * 3600
+    rate_limit_per_minute: int = 600
     results_sample_size: int = 20
     embedded_worker_threads: int = 2
     message_retries: int = 10

@@ -140,6 +140,8 @@ def settings_overrides() -> dict[str, Any]:
 
 @pytest.fixture
 def service(backend: str, request: pytest.FixtureRequest, tmp_path, settings_overrides) -> Iterator[Service]:  # type: ignore[no-untyped-def]
+    # Service.wait polls fast; tests of rate limiting switch it on with their own low limit.
+    settings_overrides = {"rate_limit_per_minute": 0, **settings_overrides}
     if backend == "embedded":
         settings = Settings(data_dir=tmp_path / "data", log_json=False, **{**TEST_SETTINGS, **settings_overrides})
         yield from _embedded(settings)

@@ -2,6 +2,7 @@
 
 from app.models.access_client import AccessClient
 from app.models.entry import Entry
+from app.models.idempotency import IdempotencyKey
 from app.models.job import ACTIVE_STATUSES, TERMINAL_STATUSES, Job, JobBatch, JobPayload, JobResult, JobStatus
 from app.models.knowledge_base import KnowledgeBase
 from app.models.workspace import DEFAULT_WORKSPACE_ID, Workspace
@@ -12,6 +13,7 @@ __all__ = [
     "TERMINAL_STATUSES",
     "AccessClient",
     "Entry",
+    "IdempotencyKey",
     "Job",
     "JobBatch",
     "JobPayload",
