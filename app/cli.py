@@ -1,10 +1,12 @@
-"""`kb-ingest`: run the API server or apply migrations."""
+"""`kb-ingest`: run the API server, apply migrations, or manage workspaces and clients."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
-from app.settings import Settings
+from app import admin_cli
+from app.settings import ConfigurationError, Settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -14,7 +16,20 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     commands.add_parser("migrate", help="apply database migrations (PostgreSQL deployments run this as a step)")
+    admin_cli.add_commands(commands)
     args = parser.parse_args(argv)
+    if args.command in {"workspaces", "clients"}:
+        return admin_cli.run(args)
+    try:
+        _run(args)
+    except ConfigurationError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _run(args: argparse.Namespace) -> None:
+    """`serve` and `migrate`; a configuration mistake ends them with its message, not a traceback."""
     if args.command == "serve":
         import uvicorn
 
@@ -26,4 +41,3 @@ def main(argv: list[str] | None = None) -> int:
         engine = make_engine(Settings.from_env())
         migrations.upgrade(engine)
         engine.dispose()
-    return 0

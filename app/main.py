@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from uuid import UUID
 
 from litestar import Litestar, Router
 from litestar.di import Provide
@@ -13,15 +12,16 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 from app import logs, migrations
+from app.api import rate_limits
 from app.api.errors import EXCEPTION_HANDLERS
 from app.api.health import health, ready
 from app.api.jobs import JobController
 from app.api.knowledge_bases import KnowledgeBaseController
 from app.api.request_ids import RequestIdMiddleware, stamp_request_id
+from app.auth import api_security, bootstrap
 from app.db import transaction
-from app.models import DEFAULT_WORKSPACE_ID
 from app.runtime import Runtime, build_runtime
-from app.services import recovery, workspaces
+from app.services import recovery
 from app.settings import Settings
 from workers.embedded import EmbeddedWorker
 
@@ -32,6 +32,7 @@ API_PREFIX = "/api/v2"
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     logs.configure(settings.log_level, settings.log_json)
+    tokens = api_security.access_tokens(settings)
     runtime = build_runtime(settings)
 
     @asynccontextmanager
@@ -45,17 +46,19 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 worker.stop()
             runtime.close()
 
-    api = Router(
-        path=API_PREFIX,
-        route_handlers=[JobController, KnowledgeBaseController],
-        dependencies={"workspace_id": Provide(provide_workspace_id, sync_to_thread=False)},
+    security = api_security.protect(runtime, tokens, prefix=API_PREFIX)
+    security["middleware"] = [*security.get("middleware", []), *rate_limits.middleware(settings)]
+    api = Router(path=API_PREFIX, route_handlers=[JobController, KnowledgeBaseController], **security)
+    token_endpoint = Router(
+        path="/", route_handlers=[api_security.token_router(tokens, prefix=API_PREFIX)], middleware=rate_limits.middleware(settings)
     )
-    return Litestar(
-        route_handlers=[api, health, ready],
+    app = Litestar(
+        route_handlers=[api, token_endpoint, health, ready],
         dependencies={"runtime": Provide(lambda: runtime, use_cache=True, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         middleware=[RequestIdMiddleware()],
         before_send=[stamp_request_id],
+        stores={rate_limits.STORE_NAME: rate_limits.store(settings)},
         lifespan=[lifespan],
         request_max_body_size=1024 * 1024,
         openapi_config=OpenAPIConfig(
@@ -63,22 +66,20 @@ def create_app(settings: Settings | None = None) -> Litestar:
             version="2.0.0",
             path="/schema",
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            components=api_security.components(prefix=API_PREFIX),
         ),
         state={"runtime": runtime},
         logging_config=None,
     )
-
-
-def provide_workspace_id() -> UUID:
-    return DEFAULT_WORKSPACE_ID
+    api_security.document(app, prefix=API_PREFIX)
+    return app
 
 
 def start(runtime: Runtime) -> EmbeddedWorker | None:
     """Prepare the database and, in the embedded mode, run migrations and an in-process worker."""
     if runtime.settings.embedded:
         migrations.upgrade(runtime.engine)
-    with transaction(runtime.sessions) as session:
-        workspaces.ensure_default(session)
+    bootstrap.first_start(runtime, token_path=f"{API_PREFIX}{api_security.TOKEN_PATH}")
     if not runtime.settings.embedded:
         return None
     worker = EmbeddedWorker(runtime)

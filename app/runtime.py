@@ -30,12 +30,17 @@ class Runtime:
 
 def build_runtime(settings: Settings) -> Runtime:
     engine = make_engine(settings)
+    sessions = make_sessions(engine)
     broker = build_broker(settings)
     return Runtime(
         settings=settings,
         engine=engine,
-        sessions=make_sessions(engine),
+        sessions=sessions,
         broker=broker,
-        queue=JobQueue(broker),
-        limits=RecordLimits(),
+        queue=JobQueue(broker, sessions),
+        limits=RecordLimits(
+            max_fields=settings.max_record_fields,
+            max_field_bytes=settings.max_field_bytes,
+            max_record_bytes=settings.max_record_bytes,
+        ),
     )

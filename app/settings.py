@@ -35,12 +35,31 @@ class Settings:
     batch_size: int = 500
     max_body_bytes: int = 30 * MB
     max_records_per_job: int = 100_000
+    max_record_fields: int = 200
+    max_field_bytes: int = 5 * MB
+    max_record_bytes: int = 10 * MB
+    idempotency_key_ttl: int = 24 * 3600
+    rate_limit_per_minute: int = 600
     results_sample_size: int = 20
     embedded_worker_threads: int = 2
     message_retries: int = 10
+    # Reliability (docs/reliability.md): a batch is started at most this many times, whatever
+    # ends each try (an error, or its worker process dying), before its job fails.
+    max_batch_attempts: int = 5
+    sweep_interval_seconds: int = 30
+    # A started or sent batch whose job shows no progress for this long is sent again.
+    stall_timeout_seconds: int = 300
+    # Dramatiq's Redis broker redelivers a dead worker's messages once its heartbeat is this
+    # old, checked on `maintenance_chance` out of a million broker commands.
+    redis_heartbeat_timeout_ms: int = 60_000
+    redis_maintenance_chance: int = 1000
     worker_niceness: int = 10
     log_level: str = "INFO"
     log_json: bool = True
+    secret_key: str | None = field(default=None, repr=False)
+    access_token_lifetime: int = 3600
+    bootstrap_client: bool | None = None
+    secret_hash_cost: int = 15
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -71,7 +90,7 @@ class Settings:
 
 
 def _coerce(name: str, kind: object, raw: str) -> object:
-    kind = str(kind)
+    kind = str(kind).removesuffix(" | None")
     try:
         if kind == "int":
             value = int(raw)

@@ -10,21 +10,35 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
+from uuid import UUID
 
 import dramatiq
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from app.db import transaction
 from app.main import create_app
 from app.runtime import Runtime
+from app.services import access_clients, workspaces
+from app.services.access_clients import PendingSecret
 from app.settings import Settings
 from tests import services
 from workers.actors import declare_actors
 
 TERMINAL = {"completed", "failed", "cancelled"}
+TEST_SETTINGS: dict[str, Any] = {"secret_hash_cost": 4}  # scrypt at 2**4: the tests' secrets need no protection
+
+
+@dataclass
+class Credentials:
+    client_id: str
+    client_secret: str
+    workspace_id: UUID
+    access_token: str
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -34,12 +48,33 @@ class Service:
     runtime: Runtime
     worker: Any = None
 
+    def __post_init__(self) -> None:
+        """Every request of `client` carries a `*` token of the default workspace, as a newcomer's would."""
+        self.client.headers.update(self.new_client(["*"]).headers)
+
     def pause_worker(self) -> None:
         """Stop consuming, so submitted jobs stay pending (Dramatiq's own Worker.pause)."""
         self.worker.pause()
 
     def resume_worker(self) -> None:
         self.worker.resume()
+
+    def new_workspace(self, name: str = "other") -> UUID:
+        with transaction(self.runtime.sessions) as session:
+            return workspaces.create(session, name=name).id
+
+    def new_client(self, scopes: list[str] | None = None, workspace: UUID | None = None) -> Credentials:
+        """A client made as an operator would, and a token from the real token endpoint."""
+        pending = PendingSecret.make(cost=self.runtime.settings.secret_hash_cost)
+        with transaction(self.runtime.sessions) as session:
+            workspace_id = workspace or workspaces.ensure_default(session)
+            wanted = frozenset(scopes or ["*"])
+            new = access_clients.create(session, workspace_id=workspace_id, name="test", scopes=wanted, pending=pending)
+        form = {"grant_type": "client_credentials", "client_id": str(new.client.id), "client_secret": new.secret}
+        response = self.client.post("/api/v2/auth/token", data=form, headers={"Authorization": ""})
+        assert response.status_code == 200, response.text
+        token = response.json()["access_token"]
+        return Credentials(str(new.client.id), new.secret, workspace_id, token, {"Authorization": f"Bearer {token}"})
 
     def create_kb(self, name: str = "docs") -> str:
         response = self.client.post("/api/v2/knowledge-bases", json={"name": name})
@@ -105,14 +140,16 @@ def settings_overrides() -> dict[str, Any]:
 
 @pytest.fixture
 def service(backend: str, request: pytest.FixtureRequest, tmp_path, settings_overrides) -> Iterator[Service]:  # type: ignore[no-untyped-def]
+    # Service.wait polls fast; tests of rate limiting switch it on with their own low limit.
+    settings_overrides = {"rate_limit_per_minute": 0, **settings_overrides}
     if backend == "embedded":
-        settings = Settings(data_dir=tmp_path / "data", log_json=False, **settings_overrides)
+        settings = Settings(data_dir=tmp_path / "data", log_json=False, **{**TEST_SETTINGS, **settings_overrides})
         yield from _embedded(settings)
     else:
         postgres = request.getfixturevalue("postgres")
         redis_server = request.getfixturevalue("redis_server")
         url = postgres.create()
-        settings = services.postgres_settings(url, **settings_overrides)
+        settings = services.postgres_settings(url, **{**TEST_SETTINGS, **settings_overrides})
         try:
             yield from _with_worker(settings)
         finally:
@@ -138,3 +175,4 @@ def _with_worker(settings: Settings) -> Iterator[Service]:
             yield Service("postgres", client, runtime, worker)
         finally:
             worker.stop(timeout=10_000)
+

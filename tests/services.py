@@ -84,6 +84,7 @@ def postgres_settings(database_url: str, **overrides: object) -> Settings:
         "redis_url": REDIS_URL,
         "redis_namespace": f"kbi-test-{uuid.uuid4().hex[:10]}",
         "log_json": False,
+        "secret_key": "test-signing-key-" + uuid.uuid4().hex,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

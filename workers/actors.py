@@ -12,6 +12,7 @@ from app import logs
 from app.queue import PROCESS_BATCH, QUEUE_NAME
 from app.runtime import Runtime
 from app.services.batches import run_batch
+from workers import middleware
 
 log = logging.getLogger(__name__)
 
@@ -21,12 +22,18 @@ def declare_actors(runtime: Runtime) -> dramatiq.Actor:
         token = logs.job_id.set(job_id)
         try:
             outcome = run_batch(
-                runtime.sessions, job_id=UUID(job_id), seq=seq, registry=adapters.registry, limits=runtime.limits
+                runtime.sessions,
+                job_id=UUID(job_id),
+                seq=seq,
+                registry=adapters.registry,
+                limits=runtime.limits,
+                max_attempts=runtime.settings.max_batch_attempts,
             )
             log.info("batch %s: %s", seq, outcome, extra={"batch": seq})
         finally:
             logs.job_id.reset(token)
 
+    middleware.install(runtime)
     return dramatiq.actor(
         process_batch,
         broker=runtime.broker,

@@ -1,7 +1,7 @@
 """job payloads keep their envelope only: records_pointer says where the batches' records go back
 
 Revision ID: 0005_perf
-Revises: 0001
+Revises: 0003_idempotency
 Create Date: 2026-11-23
 """
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0005_perf'
-down_revision: str | None = '0001'
+down_revision: str | None = '0003_idempotency'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

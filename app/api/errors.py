@@ -11,9 +11,17 @@ from http import HTTPStatus
 from typing import Any
 
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFoundException, ValidationException
+from litestar.exceptions import (
+    HTTPException,
+    MethodNotAllowedException,
+    NotFoundException,
+    TooManyRequestsException,
+    ValidationException,
+)
 
 from adapters.base import Issue
+from app.auth.token_request import OAuthError
+from app.api.request_ids import request_id_of
 from app.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, ServiceError, UnsupportedMediaType
 from app.timestamps import iso, utcnow
 
@@ -52,6 +60,8 @@ def on_http_exception(request: Request, exc: HTTPException) -> Response[dict[str
     status = exc.status_code
     if status >= 500:
         return on_unexpected(request, exc)
+    if isinstance(exc, TooManyRequestsException):
+        return on_rate_limited(request, exc)
     if isinstance(exc, NotFoundException) and exc.detail == HTTPStatus.NOT_FOUND.phrase:
         message = f"Cannot {request.method} {request.url.path}"
     elif isinstance(exc, MethodNotAllowedException):
@@ -66,9 +76,36 @@ def on_http_exception(request: Request, exc: HTTPException) -> Response[dict[str
     return error_response(request, status, message, issues, headers=exc.headers)
 
 
+def on_oauth_error(request: Request, exc: OAuthError) -> Response[dict[str, Any]]:
+    """The token endpoint answers as RFC 6749 §5.2 has it, which OAuth client libraries parse."""
+    headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="kb-ingest"'
+    body = {"error": exc.error, "error_description": exc.description}
+    return Response(body, status_code=exc.status, media_type=MediaType.JSON, headers=headers)
+
+
+def on_rate_limited(request: Request, exc: TooManyRequestsException) -> Response[dict[str, Any]]:
+    """Litestar's rate limiter sends RateLimit-* headers; clients also need `Retry-After`."""
+    headers = dict(exc.headers or {})
+    reset = headers.get("RateLimit-Reset", "")
+    retry_after = max(1, int(reset)) if reset.isdigit() else 60
+    headers["Retry-After"] = str(retry_after)
+    limit = headers.get("RateLimit-Limit", "?")
+    message = f"Too many requests: the limit is {limit} per minute; retry after {retry_after} s"
+    return error_response(request, 429, message, headers=headers)
+
+
 def on_unexpected(request: Request, exc: Exception) -> Response[dict[str, Any]]:
-    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    # An error raised by a middleware reaches here after the request id left the log context.
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc, extra={"request_id": request_id_of(request.scope)})
     return error_response(request, 500, "An unexpected error occurred")
 
 
-EXCEPTION_HANDLERS = {ServiceError: on_service_error, HTTPException: on_http_exception, Exception: on_unexpected}
+EXCEPTION_HANDLERS = {
+    ServiceError: on_service_error,
+    OAuthError: on_oauth_error,
+    TooManyRequestsException: on_rate_limited,
+    HTTPException: on_http_exception,
+    Exception: on_unexpected,
+}

@@ -6,6 +6,8 @@ name them as the client wrote them.
 
 from __future__ import annotations
 
+import logging
+from functools import partial
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -17,16 +19,20 @@ from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 import adapters
 from app.api import openapi, presenters, schemas
-from app.api.params import date_bound, path_uuid
-from app.api.submission import read_submission
+from app.api.job_creation import create_job
+from app.api.params import MAX_OFFSET, date_bound, path_uuid
+from app.api.submission import idempotency_key, read_submission
 from app.db import reading, transaction
 from app.errors import InvalidInput
 from app.models import JobStatus
 from app.runtime import Runtime
 from app.services import jobs, results
 
+log = logging.getLogger(__name__)
+REPLAYED_HEADER = "Idempotent-Replayed"
+
 Limit = Annotated[int, QueryParameter(ge=1, le=100, description="Results per page (1-100)")]
-Offset = Annotated[int, QueryParameter(ge=0, description="Records to skip")]
+Offset = Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET, description="Records to skip")]
 IncludePayload = Annotated[bool, QueryParameter(description="Include the submitted payload")]
 
 
@@ -39,29 +45,23 @@ class JobController(Controller):
         status_code=HTTP_202_ACCEPTED,
         request_max_body_size=None,
         operation_class=openapi.SubmitJobOperation,
-        responses=openapi.errors(400, 404, 413, 415),
+        response_headers=openapi.SUBMIT_RESPONSE_HEADERS,
+        responses=openapi.errors(400, 404, 409, 413, 415),
     )
     async def submit_job(self, request: Request, runtime: NamedDependency[Runtime], workspace_id: NamedDependency[UUID]) -> Response[schemas.JobAccepted]:
         """Submit a job: JSON `{adapterType, knowledgeBaseId, data, options?}` or a multipart form with the same fields."""
+        key = idempotency_key(request)
         submission = await read_submission(request, limit=runtime.settings.max_body_bytes)
-
-        def store() -> jobs.Accepted:
-            with transaction(runtime.sessions) as session:
-                return jobs.submit(
-                    session,
-                    workspace_id=workspace_id,
-                    submission=submission,
-                    batch_size=runtime.settings.batch_size,
-                    max_records=runtime.settings.max_records_per_job,
-                )
-
-        accepted = await anyio.to_thread.run_sync(store)
-        await anyio.to_thread.run_sync(runtime.queue.enqueue_batches, accepted.job.id, accepted.batch_seqs)
-        return Response(
-            schemas.JobAccepted(jobId=accepted.job.id, status="pending"),
-            status_code=HTTP_202_ACCEPTED,
-            headers={"Location": f"{request.url.path.rstrip('/')}/{accepted.job.id}"},
-        )
+        create = partial(create_job, runtime, workspace_id=workspace_id, submission=submission, key=key)
+        created = await anyio.to_thread.run_sync(create)
+        headers = {"Location": f"{request.url.path.rstrip('/')}/{created.job_id}"}
+        if created.replayed:
+            headers[REPLAYED_HEADER] = "true"
+            log.info("replayed the job of Idempotency-Key %r", key, extra={"job_id": str(created.job_id)})
+        else:
+            log.info("accepted a job of %d batches", len(created.batch_seqs), extra={"job_id": str(created.job_id)})
+            await anyio.to_thread.run_sync(runtime.queue.enqueue_batches, created.job_id, created.batch_seqs)
+        return Response(schemas.JobAccepted(jobId=created.job_id, status="pending"), status_code=HTTP_202_ACCEPTED, headers=headers)
 
     @get("/jobs", sync_to_thread=True, responses=openapi.errors(400))
     def list_jobs(
@@ -130,7 +130,7 @@ class JobController(Controller):
         with transaction(runtime.sessions) as session:
             jobs.cancel(session, workspace_id=workspace_id, job_id=uuid)
 
-    @get("/adapters", sync_to_thread=False)
+    @get("/adapters", sync_to_thread=False, responses=openapi.errors())
     def list_adapters(self) -> list[schemas.AdapterInfo]:
         """Adapters available to `adapterType`."""
         return [schemas.AdapterInfo(**a.describe()) for a in adapters.registry]

@@ -10,15 +10,16 @@ from litestar import Controller, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
+from adapters.base import Issue
 from app.api import openapi, presenters, schemas
-from app.api.params import path_uuid
+from app.api.params import MAX_OFFSET, path_uuid
 from app.db import transaction
 from app.errors import InvalidInput
 from app.runtime import Runtime
 from app.services import knowledge_bases
 
 Limit = Annotated[int, QueryParameter(ge=1, le=100)]
-Offset = Annotated[int, QueryParameter(ge=0)]
+Offset = Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)]
 
 
 class KnowledgeBaseController(Controller):
@@ -32,6 +33,8 @@ class KnowledgeBaseController(Controller):
             raise InvalidInput("name must be 1-200 characters")
         if data.description is not None and len(data.description) > 2000:
             raise InvalidInput("description must be at most 2000 characters")
+        if "\x00" in name or "\x00" in (data.description or ""):
+            raise InvalidInput("name and description must not contain NUL characters")
         with transaction(runtime.sessions) as session:
             kb = knowledge_bases.create(session, workspace_id=workspace_id, name=name, description=data.description)
         return presenters.knowledge_base(kb, 0)
@@ -62,6 +65,8 @@ class KnowledgeBaseController(Controller):
         sourceId: Annotated[str | None, QueryParameter(max_length=512)] = None,
     ) -> schemas.EntryList:
         uuid = path_uuid(knowledge_base_id, "Knowledge base")
+        if sourceId is not None and "\x00" in sourceId:
+            raise InvalidInput("sourceId must not contain NUL characters", [Issue("sourceId", "must not contain NUL characters")])
         with transaction(runtime.sessions) as session:
             total, rows = knowledge_bases.list_entries(
                 session, workspace_id=workspace_id, knowledge_base_id=uuid, limit=limit, offset=offset, source_id=sourceId

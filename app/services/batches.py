@@ -43,10 +43,18 @@ class Claim:
     attempts: int
 
 
-def run_batch(sessions: sessionmaker[Session], *, job_id: UUID, seq: int, registry: Registry, limits: RecordLimits) -> str:
+def run_batch(
+    sessions: sessionmaker[Session],
+    *,
+    job_id: UUID,
+    seq: int,
+    registry: Registry,
+    limits: RecordLimits,
+    max_attempts: int | None = None,
+) -> str:
     """Process batch `seq` of a job; returns what happened, for the log."""
     with transaction(sessions) as session:
-        claim = claim_batch(session, job_id=job_id, seq=seq)
+        claim = claim_batch(session, job_id=job_id, seq=seq, max_attempts=max_attempts)
     if claim is None:
         return "nothing to do"
     try:
@@ -70,8 +78,13 @@ def run_batch(sessions: sessionmaker[Session], *, job_id: UUID, seq: int, regist
         return f"abandoned: {reason}"
 
 
-def claim_batch(session: Session, *, job_id: UUID, seq: int) -> Claim | None:
-    """Start the job if it is pending and count an attempt; None when there is nothing to do."""
+def claim_batch(session: Session, *, job_id: UUID, seq: int, max_attempts: int | None = None) -> Claim | None:
+    """Start the job if it is pending and count an attempt; None when there is nothing to do.
+
+    The attempt is counted (and committed) before any work, so a batch that kills its
+    worker process still leaves a trace; once `max_attempts` are used up its job fails
+    instead of crashing workers for ever.
+    """
     job = session.get(Job, job_id)
     if job is None or job.status not in ACTIVE_STATUSES:
         return None
@@ -79,6 +92,10 @@ def claim_batch(session: Session, *, job_id: UUID, seq: int) -> Claim | None:
         select(JobBatch.done, JobBatch.items, JobBatch.attempts).where(JobBatch.job_id == job_id, JobBatch.seq == seq)
     ).first()
     if batch is None or batch.done:
+        return None
+    if max_attempts is not None and batch.attempts >= max_attempts:
+        fail_job(session, job_id=job_id, reason=out_of_attempts(seq, batch.attempts))
+        log.error("batch %s used up its %s attempts; job failed", seq, batch.attempts, extra={"batch": seq})
         return None
     now = utcnow()
     session.execute(
@@ -96,6 +113,18 @@ def claim_batch(session: Session, *, job_id: UUID, seq: int) -> Claim | None:
         options=job.options,
         items=batch.items,
         attempts=batch.attempts + 1,
+    )
+
+
+def out_of_attempts(seq: int, attempts: int) -> str:
+    """Why a job failed when one of its batches was started too often without finishing.
+
+    A batch that raised is reported as it happens (workers/middleware.py), so a batch
+    that gets here ended its last attempt silently: its worker process died.
+    """
+    return (
+        f"batch {seq} crashed its worker: started {attempts} times, it never finished "
+        "(the worker process died while applying it: out of memory or a crash)"
     )
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import orjson
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -59,7 +60,10 @@ def submit(session: Session, *, workspace_id: UUID, submission: Submission, batc
             [Issue("data", f"has {len(items)} records, more than the maximum of {max_records}")],
         )
     knowledge_bases.get(session, workspace_id=workspace_id, knowledge_base_id=submission.knowledge_base_id)
-    plan = plan_batches(adapter, items, batch_size=batch_size)
+    try:
+        plan = plan_batches(adapter, items, batch_size=batch_size)
+    except orjson.JSONEncodeError:
+        raise InvalidInput("A record is nested too deeply to be stored", [Issue("data", "has a record nested too deeply")]) from None
     job = Job(
         workspace_id=workspace_id,
         knowledge_base_id=submission.knowledge_base_id,

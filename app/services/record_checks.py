@@ -6,6 +6,7 @@ whole batch (PostgreSQL rejects NUL characters in text and JSONB).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import orjson
@@ -13,8 +14,15 @@ import orjson
 from adapters.base import Record, RecordError
 
 
+# A NUL character as orjson writes it, `\u0000`, but not an escaped backslash followed by
+# the text "u0000" (`\\u0000`): the escape must follow an even number of backslashes.
+_ESCAPED_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
 @dataclass(frozen=True, kw_only=True)
 class RecordLimits:
+    """Defaults as the peer ingestion APIs have them; Settings configures each one."""
+
     max_fields: int = 200
     max_field_bytes: int = 5 * 1024 * 1024
     max_record_bytes: int = 10 * 1024 * 1024
@@ -28,10 +36,10 @@ def check_record(record: Record, limits: RecordLimits) -> None:
         _check_text(name, text, limits)
     encoded_metadata = orjson.dumps(record.metadata)
     encoded_tags = orjson.dumps(record.tags)
-    if b"\\u0000" in encoded_metadata or b"\\u0000" in encoded_tags:
+    if has_escaped_nul(encoded_metadata) or has_escaped_nul(encoded_tags):
         raise RecordError("metadata and tags must not contain NUL characters")
     if len(encoded_metadata) > limits.max_field_bytes:
-        raise RecordError(f"metadata is larger than {limits.max_field_bytes} bytes")
+        raise RecordError(f"metadata is {len(encoded_metadata)} bytes, larger than the maximum of {limits.max_field_bytes}")
     total = sum(len(t.encode()) for t in texts.values()) + len(encoded_metadata) + len(encoded_tags)
     if total > limits.max_record_bytes:
         raise RecordError(f"record is {total} bytes, larger than the maximum of {limits.max_record_bytes}")
@@ -47,3 +55,8 @@ def _check_text(name: str, text: str, limits: RecordLimits) -> None:
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise RecordError(f"{name} contains invalid Unicode (lone surrogates)") from None
+
+
+def has_escaped_nul(encoded: bytes) -> bool:
+    """Whether JSON written by orjson holds a NUL character, which PostgreSQL refuses in JSONB."""
+    return b"\\u0000" in encoded and _ESCAPED_NUL.search(encoded) is not None

@@ -1,0 +1,80 @@
+"""Creating the job of a submission: one transaction, and exactly one job per idempotency key.
+
+The key is inserted in the job's own transaction, so a crash leaves both or neither.
+Two identical requests racing with one key: on PostgreSQL both may build a job, the
+second insert of the key fails on its primary key once the first commits, and that
+request rolls back and answers with the winner's job; on SQLite transactions are
+serialized (BEGIN IMMEDIATE), so the second simply finds the key.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from uuid import UUID
+
+from sqlalchemy.exc import IntegrityError
+
+from app.db import transaction
+from app.runtime import Runtime
+from app.services import idempotency, jobs
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Created:
+    job_id: UUID
+    batch_seqs: list[int] = field(default_factory=list)
+    replayed: bool = False
+
+
+def create_job(runtime: Runtime, *, workspace_id: UUID, submission: jobs.Submission, key: str | None) -> Created:
+    if key is None:
+        return _create(runtime, workspace_id, submission, None)
+    request = idempotency.IdempotentRequest(key, idempotency.fingerprint(submission))
+    try:
+        created = _create(runtime, workspace_id, submission, request)
+    except IntegrityError as error:
+        with transaction(runtime.sessions) as session:
+            winner = idempotency.previous_job(session, workspace_id=workspace_id, request=request, ttl=_ttl(runtime))
+        if winner is None:
+            raise error
+        log.info("lost the race for Idempotency-Key %r to job %s", key, winner, extra={"job_id": str(winner)})
+        return Created(winner, replayed=True)
+    if not created.replayed:
+        _purge_expired_keys(runtime)
+    return created
+
+
+def _create(runtime: Runtime, workspace_id: UUID, submission: jobs.Submission, request: idempotency.IdempotentRequest | None) -> Created:
+    settings = runtime.settings
+    with transaction(runtime.sessions) as session:
+        if request is not None:
+            previous = idempotency.previous_job(session, workspace_id=workspace_id, request=request, ttl=_ttl(runtime))
+            if previous is not None:
+                return Created(previous, replayed=True)
+        accepted = jobs.submit(
+            session,
+            workspace_id=workspace_id,
+            submission=submission,
+            batch_size=settings.batch_size,
+            max_records=settings.max_records_per_job,
+        )
+        if request is not None:
+            idempotency.remember(session, workspace_id=workspace_id, request=request, job_id=accepted.job.id)
+        return Created(accepted.job.id, accepted.batch_seqs)
+
+
+def _purge_expired_keys(runtime: Runtime) -> None:
+    """Housekeeping after a keyed job committed; its failure must not fail that request."""
+    try:
+        with transaction(runtime.sessions) as session:
+            idempotency.purge_expired(session, ttl=_ttl(runtime))
+    except Exception:  # noqa: BLE001 - expired keys are ignored anyway; the next submission purges them
+        log.warning("could not purge expired idempotency keys", exc_info=True)
+
+
+def _ttl(runtime: Runtime) -> timedelta:
+    return timedelta(seconds=runtime.settings.idempotency_key_ttl)

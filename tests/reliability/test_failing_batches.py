@@ -1,0 +1,67 @@
+"""A batch that fails every time ends its job `failed` with the last error, never `processing`.
+
+The failure is real: the database itself refuses one record's entry (a trigger, as a full
+disk or a constraint added by an operator would), on every attempt, on both deployments.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from tests.reliability.ledger import assert_counted_once, attempts, records
+
+REFUSE_ON_POSTGRES = (
+    """CREATE FUNCTION refuse_entry() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF NEW.source_id = 'doc-3' THEN RAISE EXCEPTION 'disk quota exceeded'; END IF;
+        RETURN NEW;
+    END $$""",
+    "CREATE TRIGGER refuse_entry BEFORE INSERT ON entries FOR EACH ROW EXECUTE FUNCTION refuse_entry()",
+)
+REFUSE_ON_SQLITE = (
+    """CREATE TRIGGER refuse_entry BEFORE INSERT ON entries WHEN NEW.source_id = 'doc-3'
+    BEGIN SELECT RAISE(ABORT, 'disk quota exceeded'); END""",
+)
+
+
+def refuse_doc_3(service) -> None:  # type: ignore[no-untyped-def]
+    statements = REFUSE_ON_SQLITE if service.runtime.settings.is_sqlite else REFUSE_ON_POSTGRES
+    with service.runtime.engine.begin() as connection:
+        for statement in statements:
+            connection.execute(text(statement))
+
+
+def error_name(service) -> str:  # type: ignore[no-untyped-def]
+    return "IntegrityError" if service.runtime.settings.is_sqlite else "RaiseException"
+
+
+@pytest.mark.parametrize("settings_overrides", [{"batch_size": 2, "message_retries": 1, "max_batch_attempts": 5}])
+def test_a_batch_whose_retries_run_out_fails_its_job_with_the_last_error(service):
+    kb = service.create_kb()
+    refuse_doc_3(service)
+
+    job = service.run(kb, records(5))
+
+    assert job["status"] == "failed"
+    assert job["result"]["error"] == (
+        f"batch 1 could not be applied after 2 attempts; last error: {error_name(service)}: disk quota exceeded"
+    )
+    assert attempts(service.runtime.engine, job["id"])[1] == 2
+    ledger = assert_counted_once(service.runtime.engine, job["id"])
+    assert ledger.processed < 5, "the refused batch counts nothing"
+
+
+@pytest.mark.parametrize("settings_overrides", [{"batch_size": 2, "message_retries": 10, "max_batch_attempts": 2}])
+def test_a_failing_batch_stops_at_its_attempt_budget_before_dramatiq_runs_out_of_retries(service):
+    kb = service.create_kb()
+    refuse_doc_3(service)
+
+    job = service.run(kb, records(5))
+
+    assert job["status"] == "failed"
+    assert job["result"]["error"] == (
+        f"batch 1 could not be applied after 2 attempts; last error: {error_name(service)}: disk quota exceeded"
+    )
+    assert attempts(service.runtime.engine, job["id"])[1] == 2
+    assert_counted_once(service.runtime.engine, job["id"])

@@ -1,0 +1,110 @@
+"""Requests per minute per caller: 429 in our error shape with Retry-After, counted in Redis when there is one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import uuid4
+
+import httpx
+import pytest
+from litestar import Request
+from litestar.testing import TestClient
+
+from app.api.rate_limits import caller
+from app.settings import Settings
+from app.main import create_app
+
+KBS = "/api/v2/knowledge-bases"
+
+
+@pytest.fixture
+def settings_overrides():
+    return {"rate_limit_per_minute": 3}
+
+
+def get_from(service, ip: str, path: str = KBS) -> httpx.Response:
+    """A request from another client address, through the running app on its own event loop."""
+
+    async def call() -> httpx.Response:
+        transport = httpx.ASGITransport(app=service.client.app, client=(ip, 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            return await client.get(path)
+
+    return service.client.blocking_portal.call(call)
+
+
+def test_requests_over_the_limit_are_429_with_retry_after(service):
+    remaining = [service.client.get(KBS).headers["ratelimit-remaining"] for _ in range(3)]
+    assert remaining == ["2", "1", "0"]
+    response = service.client.get(KBS)
+    assert response.status_code == 429
+    body = response.json()
+    assert body["statusCode"] == 429
+    assert body["error"] == "Too Many Requests"
+    assert body["path"] == KBS
+    assert body["message"].startswith("Too many requests: the limit is 3 per minute; retry after ")
+    assert 1 <= int(response.headers["retry-after"]) <= 60
+    assert response.headers["ratelimit-limit"] == "3"
+    assert response.headers["ratelimit-policy"] == "3; w=60"
+    assert response.headers["x-request-id"]
+
+
+def test_submissions_are_limited_like_every_api_request(service):
+    kb = service.create_kb()
+    responses = [
+        service.client.post(
+            "/api/v2/data-ingestion/jobs",
+            json={"adapterType": "generic-json", "knowledgeBaseId": kb, "data": {"records": [{"id": "a", "content": "x"}]}},
+        )
+        for _ in range(3)
+    ]
+    assert [r.status_code for r in responses] == [202, 202, 429]
+    assert service.client.get("/api/v2/data-ingestion/jobs").status_code == 429
+
+
+def test_health_probes_and_docs_are_never_limited(service):
+    for path in ["/health", "/ready", "/schema/openapi.json"] * 4:
+        response = service.client.get(path)
+        assert response.status_code == 200, path
+        assert "ratelimit-limit" not in response.headers
+    assert service.client.get(KBS).headers["ratelimit-remaining"] == "2"
+
+
+def test_each_client_address_has_its_own_count(service):
+    assert [get_from(service, "10.0.0.1").status_code for _ in range(4)] == [200, 200, 200, 429]
+    assert get_from(service, "10.0.0.2").status_code == 200
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_counts_are_shared_by_every_api_process_through_redis(service, redis_server):
+    second = create_app(service.runtime.settings)
+    with TestClient(second) as other_process:
+        assert service.client.get(KBS).status_code == 200
+        assert other_process.get(KBS).status_code == 200
+        assert service.client.get(KBS).status_code == 200
+        assert other_process.get(KBS).status_code == 429
+    assert redis_server.keys(f"{service.runtime.settings.redis_namespace}:rate-limit:*")
+
+
+@pytest.mark.parametrize("settings_overrides", [{"rate_limit_per_minute": 0}])
+def test_zero_switches_limiting_off(service):
+    assert all(service.client.get(KBS).status_code == 200 for _ in range(10))
+
+
+@dataclass(frozen=True)
+class Principal:
+    """What an authentication middleware leaves in `scope["user"]`."""
+
+    client_id: object
+
+
+def test_caller_is_the_authenticated_client_else_the_client_address():
+    scope = {"type": "http", "client": ("192.0.2.7", 5555), "headers": [], "path": "/", "query_string": b""}
+    assert caller(Request(scope)) == "ip:192.0.2.7"
+    client_id = uuid4()
+    assert caller(Request({**scope, "user": Principal(client_id)})) == f"client:{client_id}"
+
+
+def test_limit_is_read_from_the_environment():
+    assert Settings().rate_limit_per_minute == 600
+    assert Settings.from_env({"RATE_LIMIT_PER_MINUTE": "5"}).rate_limit_per_minute == 5

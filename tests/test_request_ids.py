@@ -1,0 +1,72 @@
+"""X-Request-Id on every response, and in the logs of everything the request did."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from app import logs
+
+GENERATED = re.compile(r"[0-9a-f]{32}")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/health", 200),
+        ("GET", "/api/v2/knowledge-bases", 200),
+        ("GET", "/api/v2/data-ingestion/jobs?limit=0", 400),
+        ("GET", "/no/such/path", 404),
+        ("PUT", "/api/v2/data-ingestion/jobs", 405),
+        ("POST", "/api/v2/data-ingestion/jobs", 400),
+    ],
+)
+def test_every_response_carries_a_generated_request_id(service, method, path, status):
+    first = service.client.request(method, path)
+    second = service.client.request(method, path)
+    assert first.status_code == status
+    assert GENERATED.fullmatch(first.headers["x-request-id"])
+    assert first.headers["x-request-id"] != second.headers["x-request-id"]
+
+
+@pytest.mark.parametrize("inbound", ["req_a1b2c3", "4f1c2d3e-aaaa-bbbb-cccc-1234567890ab", "trace:span.1", "x" * 128])
+def test_a_sane_inbound_request_id_is_echoed(service, inbound):
+    assert service.client.get("/health", headers={"X-Request-Id": inbound}).headers["x-request-id"] == inbound
+
+
+@pytest.mark.parametrize("inbound", ["x" * 129, "has space", 'quote"', "<script>", "", b"caf\xc3\xa9"])
+def test_an_unsafe_inbound_request_id_is_replaced(service, inbound):
+    response = service.client.get("/health", headers={"X-Request-Id": inbound})
+    assert GENERATED.fullmatch(response.headers["x-request-id"])
+
+
+def test_body_too_large_carries_the_request_id(service):
+    headers = {"X-Request-Id": "big-1", "content-type": "application/json"}
+    response = service.client.post("/api/v2/data-ingestion/jobs", content=b" " * (30 * 1024 * 1024 + 1), headers=headers)
+    assert response.status_code == 413
+    assert response.headers["x-request-id"] == "big-1"
+
+
+@pytest.mark.parametrize("settings_overrides", [{"rate_limit_per_minute": 1}])
+def test_rate_limited_response_carries_the_request_id(service):
+    service.client.get("/api/v2/knowledge-bases")
+    response = service.client.get("/api/v2/knowledge-bases", headers={"X-Request-Id": "limited-1"})
+    assert response.status_code == 429
+    assert response.headers["x-request-id"] == "limited-1"
+
+
+def test_logs_carry_the_request_id_and_the_job_id(service, caplog):
+    caplog.handler.addFilter(logs.ContextFilter())
+    kb = service.create_kb()
+    response = service.client.post(
+        "/api/v2/data-ingestion/jobs",
+        json={"adapterType": "generic-json", "knowledgeBaseId": kb, "data": {"records": [{"id": "a", "content": "x"}]}},
+        headers={"X-Request-Id": "trace-42"},
+    )
+    job_id = response.json()["jobId"]
+    service.wait(job_id)
+    accepted = [r for r in caplog.records if r.getMessage().startswith("accepted a job")]
+    assert [(r.request_id, r.job_id) for r in accepted] == [("trace-42", job_id)]
+    batches = [r for r in caplog.records if r.name == "workers.actors" and r.getMessage().startswith("batch 0")]
+    assert batches and all(r.job_id == job_id for r in batches)
