@@ -1,0 +1,41 @@
+"""Everything a client is configured with, shared by the sync and the async client."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kb_client.backoff import POLLING, Backoff
+from kb_client.transport import RetryPolicy
+
+MB = 1024 * 1024
+API_PREFIX = "/api/v2"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClientConfig:
+    """The server's limits (`max_body_bytes`, `max_records_per_job`) default to the service's defaults.
+
+    Set them to your deployment's MAX_BODY_BYTES and MAX_RECORDS_PER_JOB when those differ.
+    """
+
+    base_url: str
+    timeout: float = 60.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    polling: Backoff = POLLING
+    max_body_bytes: int = 30 * MB
+    max_records_per_job: int = 100_000
+    batch_size: int = 1_000
+    user_agent: str = "kb-client/0.1"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "base_url", service_root(self.base_url))
+        if self.batch_size < 1 or self.max_records_per_job < 1 or self.max_body_bytes < 1:
+            raise ValueError("batch_size, max_records_per_job and max_body_bytes must be positive")
+
+
+def service_root(url: str) -> str:
+    """Accept the service's root or its `/api/v2` URL; calls are made with full `/api/v2/...` paths."""
+    url = url.strip().rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"The service URL must start with http:// or https://, got {url!r}")
+    return url[: -len(API_PREFIX)] if url.endswith(API_PREFIX) else url

@@ -1,0 +1,107 @@
+"""A live service on a free local port, for the client and the command line to talk to over HTTP.
+
+The app is the real one (`create_app`) in the embedded deployment: SQLite in a temp
+dir, a Dramatiq worker in the process; uvicorn serves it from a thread. A test module
+changes the server's settings by overriding `server_settings`.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from litestar import Litestar
+
+from app.db import transaction
+from app.main import create_app
+from app.runtime import Runtime
+from app.services import batches
+from app.settings import Settings
+from kb_client import Client
+
+
+@dataclass
+class LiveServer:
+    url: str
+    app: Litestar
+
+    @property
+    def runtime(self) -> Runtime:
+        return self.app.state["runtime"]
+
+    def pause_worker(self) -> None:
+        self.app.state["worker"].pause()
+
+    def resume_worker(self) -> None:
+        self.app.state["worker"].resume()
+
+    def fail_job(self, job_id: str, reason: str) -> None:
+        """Fail a job as the worker does when a job cannot go on (e.g. its adapter was uninstalled)."""
+        from uuid import UUID
+
+        with transaction(self.runtime.sessions) as session:
+            assert batches.fail_job(session, job_id=UUID(job_id), reason=reason)
+
+
+def serve(app: Litestar, sock: socket.socket) -> tuple[uvicorn.Server, threading.Thread]:
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="live-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the live server did not start")
+        time.sleep(0.02)
+    return server, thread
+
+
+def listening_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+@pytest.fixture
+def server_settings() -> dict[str, Any]:
+    """Override in a test module to run the live server with other settings."""
+    return {}
+
+
+@pytest.fixture
+def live_server(tmp_path: Path, server_settings: dict[str, Any]) -> Iterator[LiveServer]:
+    settings = Settings(data_dir=tmp_path / "server-data", log_json=False, log_level="WARNING", **server_settings)
+    app = create_app(settings)
+    sock = listening_socket()
+    server, thread = serve(app, sock)
+    try:
+        yield LiveServer(url=f"http://127.0.0.1:{sock.getsockname()[1]}", app=app)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
+
+
+@pytest.fixture
+def client_options() -> dict[str, Any]:
+    """Override in a test module to build `client` with other options."""
+    return {}
+
+
+@pytest.fixture
+def client(live_server: LiveServer, client_options: dict[str, Any]) -> Iterator[Client]:
+    with Client(live_server.url, **client_options) as kb:
+        yield kb
+
+
+@pytest.fixture
+def kb_id(client: Client) -> str:
+    return client.create_knowledge_base("docs").id
+
