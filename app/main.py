@@ -17,7 +17,7 @@ from app.api.errors import EXCEPTION_HANDLERS
 from app.api.health import health, ready
 from app.api.jobs import JobController
 from app.api.knowledge_bases import KnowledgeBaseController
-from app.api.request_ids import RequestIdMiddleware
+from app.api.request_ids import RequestIdMiddleware, stamp_request_id
 from app.db import transaction
 from app.models import DEFAULT_WORKSPACE_ID
 from app.runtime import Runtime, build_runtime
@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={"runtime": Provide(lambda: runtime, use_cache=True, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         middleware=[RequestIdMiddleware()],
+        before_send=[stamp_request_id],
         lifespan=[lifespan],
         request_max_body_size=1024 * 1024,
         openapi_config=OpenAPIConfig(

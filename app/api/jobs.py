@@ -1,4 +1,8 @@
-"""/data-ingestion: jobs, their per-record results, and the adapter list."""
+"""/data-ingestion: jobs, their per-record results, and the adapter list.
+
+Query parameters are named as on the wire (`includePayload`), so that validation errors
+name them as the client wrote them.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ from app.services import jobs, results
 
 Limit = Annotated[int, QueryParameter(ge=1, le=100, description="Results per page (1-100)")]
 Offset = Annotated[int, QueryParameter(ge=0, description="Records to skip")]
-IncludePayload = Annotated[bool, QueryParameter(name="includePayload", description="Include the submitted payload")]
+IncludePayload = Annotated[bool, QueryParameter(description="Include the submitted payload")]
 
 
 class JobController(Controller):
@@ -67,15 +71,15 @@ class JobController(Controller):
         status: FromQuery[Literal["pending", "processing", "completed", "failed", "cancelled"] | None] = None,
         limit: Limit = 20,
         offset: Offset = 0,
-        include_payload: IncludePayload = False,
-        start_date: Annotated[str | None, QueryParameter(name="startDate", description="Created at or after (ISO 8601)")] = None,
-        end_date: Annotated[str | None, QueryParameter(name="endDate", description="Created before (ISO 8601)")] = None,
+        includePayload: IncludePayload = False,
+        startDate: Annotated[str | None, QueryParameter(description="Created at or after (ISO 8601)")] = None,
+        endDate: Annotated[str | None, QueryParameter(description="Created before (ISO 8601)")] = None,
     ) -> schemas.JobList:
         """List jobs, newest first."""
         filters = jobs.JobFilter(
             status=JobStatus(status) if status else None,
-            start=date_bound(start_date, "startDate", end=False),
-            end=date_bound(end_date, "endDate", end=True),
+            start=date_bound(startDate, "startDate", end=False),
+            end=date_bound(endDate, "endDate", end=True),
             limit=limit,
             offset=offset,
         )
@@ -84,23 +88,23 @@ class JobController(Controller):
         with transaction(runtime.sessions) as session:
             total, rows = jobs.list_page(session, workspace_id=workspace_id, filters=filters)
             samples = results.sample(session, job_ids=[r.id for r in rows], size=runtime.settings.results_sample_size)
-            payloads = {r.id: jobs.payload_of(session, job_id=r.id) for r in rows} if include_payload else {}
+            payloads = {r.id: jobs.payload_of(session, job_id=r.id) for r in rows} if includePayload else {}
         return schemas.JobList(
             total=total,
-            jobs=[presenters.job(r, samples.get(r.id, []), payloads.get(r.id), include_payload) for r in rows],
+            jobs=[presenters.job(r, samples.get(r.id, []), payloads.get(r.id), includePayload) for r in rows],
         )
 
     @get("/jobs/{job_id:str}", sync_to_thread=True, responses=openapi.errors(404))
     def get_job(
-        self, runtime: NamedDependency[Runtime], workspace_id: NamedDependency[UUID], job_id: Annotated[str, PathParameter(title="jobId")], include_payload: IncludePayload = False
+        self, runtime: NamedDependency[Runtime], workspace_id: NamedDependency[UUID], job_id: Annotated[str, PathParameter(title="jobId")], includePayload: IncludePayload = False
     ) -> schemas.JobPublic:
         """A job's status, progress counters, a sample of its per-record results (failures first) and summary."""
         uuid = path_uuid(job_id, "Job")
         with transaction(runtime.sessions) as session:
             row = jobs.get(session, workspace_id=workspace_id, job_id=uuid)
             sample = results.sample(session, job_ids=[uuid], size=runtime.settings.results_sample_size).get(uuid, [])
-            payload = jobs.payload_of(session, job_id=uuid) if include_payload else None
-        return presenters.job(row, sample, payload, include_payload)
+            payload = jobs.payload_of(session, job_id=uuid) if includePayload else None
+        return presenters.job(row, sample, payload, includePayload)
 
     @get("/jobs/{job_id:str}/results", sync_to_thread=True, responses=openapi.errors(400, 404))
     def list_results(

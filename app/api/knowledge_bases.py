@@ -59,11 +59,11 @@ class KnowledgeBaseController(Controller):
         knowledge_base_id: FromPath[str],
         limit: Limit = 20,
         offset: Offset = 0,
-        source_id: Annotated[str | None, QueryParameter(name="sourceId")] = None,
+        sourceId: Annotated[str | None, QueryParameter(max_length=512)] = None,
     ) -> schemas.EntryList:
         uuid = path_uuid(knowledge_base_id, "Knowledge base")
         with transaction(runtime.sessions) as session:
             total, rows = knowledge_bases.list_entries(
-                session, workspace_id=workspace_id, knowledge_base_id=uuid, limit=limit, offset=offset, source_id=source_id
+                session, workspace_id=workspace_id, knowledge_base_id=uuid, limit=limit, offset=offset, source_id=sourceId
             )
         return schemas.EntryList(total=total, entries=[presenters.entry(r) for r in rows])

@@ -70,7 +70,7 @@ def remove(session: Session, *, knowledge_base_id: UUID, deletes: list[Delete]) 
             .where(ENTRIES.c.knowledge_base_id == knowledge_base_id, ENTRIES.c.source_id.in_(ids[start : start + ROWS_PER_STATEMENT]))
             .returning(ENTRIES.c.source_id, ENTRIES.c.id)
         )
-        removed.update(dict(rows.tuples()))
+        removed.update({source_id: entry_id for source_id, entry_id in rows})
     return removed
 
 

@@ -1,0 +1,74 @@
+"""The generic-json adapter on its own: payload shape, identity, normalization, titles."""
+
+import pytest
+
+from adapters import PayloadError, RecordError, registry
+from adapters.titles import derive_title
+
+ADAPTER = registry.get("generic-json")
+
+
+def test_items_returns_records_in_order():
+    assert ADAPTER.items({"records": [{"id": 1}, {"id": 2}]}) == [{"id": 1}, {"id": 2}]
+
+
+@pytest.mark.parametrize("payload", [None, [], "x", {"records": None}, {"records": {}}, {"records": []}])
+def test_payloads_that_do_not_fit_raise_payload_error(payload):
+    with pytest.raises(PayloadError):
+        ADAPTER.items(payload)
+
+
+def test_integer_ids_become_their_decimal_text():
+    assert ADAPTER.identify({"id": 42}).source_id == "42"
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ({}, "id is required and must be a string"),
+        ({"id": True}, "id is required and must be a string"),
+        ({"id": "  "}, "id must not be empty"),
+        ({"id": "x" * 513}, "id is longer than 512 characters"),
+        ({"id": "a", "deleted": "yes"}, "deleted must be true or false"),
+        ([1], "record must be an object"),
+    ],
+)
+def test_unusable_identity_is_a_record_error(item, message):
+    with pytest.raises(RecordError, match=message):
+        ADAPTER.identify(item)
+
+
+def test_deleted_records_need_no_content():
+    assert ADAPTER.identify({"id": "a", "deleted": True}).deleted is True
+
+
+def test_normalize_fills_defaults_and_cleans_tags():
+    record = ADAPTER.normalize({"id": "a", "content": "Body", "tags": ["b", " a ", "b", ""], "url": ""}, {})
+    assert record.title == "Body"
+    assert record.content_type == "markdown"
+    assert record.tags == ["b", "a"]
+    assert record.url is None
+    assert record.metadata == {}
+
+
+def test_fingerprint_ignores_key_order_but_not_content():
+    from app.services.hashing import content_hash
+
+    one = content_hash(ADAPTER.fingerprint({"id": "a", "content": "x", "metadata": {"a": 1, "b": 2}}, {}))
+    two = content_hash(ADAPTER.fingerprint({"metadata": {"b": 2, "a": 1}, "content": "x", "id": "a"}, {}))
+    three = content_hash(ADAPTER.fingerprint({"id": "a", "content": "y"}, {}))
+    assert one == two != three
+
+
+@pytest.mark.parametrize(
+    ("content", "title"),
+    [
+        ("# Heading\nbody", "Heading"),
+        ("intro\n\n## Second level ##\n", "Second level"),
+        ("\n\n   first   line  \nsecond", "first line"),
+        ("#hashtag is not a heading\nnext", "#hashtag is not a heading"),
+        ("x" * 400, "x" * 299 + "…"),
+    ],
+)
+def test_derived_title_is_the_first_heading_else_the_first_line(content, title):
+    assert derive_title(content) == title

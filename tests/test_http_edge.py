@@ -1,0 +1,97 @@
+"""Cross-cutting HTTP behaviour: errors in our JSON shape, health probes, request ids, OpenAPI."""
+
+import pytest
+from sqlalchemy import text
+
+REQUIRED_ERROR_FIELDS = {"statusCode", "error", "message", "timestamp", "path"}
+
+
+def test_unknown_route_is_a_json_404(service):
+    response = service.client.get("/api/v2/nothing-here")
+    assert response.status_code == 404
+    body = response.json()
+    assert set(body) == REQUIRED_ERROR_FIELDS
+    assert body["message"] == "Cannot GET /api/v2/nothing-here" and body["error"] == "Not Found"
+
+
+def test_wrong_method_is_a_json_405(service):
+    response = service.client.put("/api/v2/data-ingestion/jobs")
+    assert response.status_code == 405
+    assert response.json()["message"] == "Method PUT is not allowed on /api/v2/data-ingestion/jobs"
+
+
+@pytest.fixture
+def settings_overrides(request):
+    return getattr(request, "param", {})
+
+
+@pytest.mark.parametrize("settings_overrides", [{"max_body_bytes": 2048}], indirect=True)
+def test_body_over_the_limit_is_a_json_413_also_when_chunked(service):
+    kb = service.create_kb()
+    big = {"adapterType": "generic-json", "knowledgeBaseId": kb, "data": {"records": [{"id": "a", "content": "x" * 4096}]}}
+    response = service.client.post("/api/v2/data-ingestion/jobs", json=big)
+    assert response.status_code == 413
+    assert response.json()["message"].startswith("Request body exceeds the maximum of 2048 bytes")
+
+    def chunks():
+        yield b'{"adapterType": "generic-json", "data": {"records": [{"id": "a", "content": "'
+        for _ in range(10):
+            yield b"x" * 512
+        yield b'"}]}}'
+
+    chunked = service.client.post(
+        "/api/v2/data-ingestion/jobs", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert chunked.status_code == 413
+    assert set(chunked.json()) == REQUIRED_ERROR_FIELDS
+
+
+def test_unexpected_failure_is_a_generic_500_without_internals(service):
+    kb = service.create_kb()
+    job = service.run(kb, [{"id": "a", "content": "x"}])
+    with service.runtime.engine.begin() as connection:
+        connection.execute(text("DROP TABLE job_results"))
+    response = service.client.get(f"/api/v2/data-ingestion/jobs/{job['id']}")
+    assert response.status_code == 500
+    body = response.json()
+    assert body["message"] == "An unexpected error occurred"
+    assert "job_results" not in response.text and "Traceback" not in response.text
+
+
+def test_health_and_ready_answer(service):
+    assert service.client.get("/health").json() == {"status": "ok", "checks": {}}
+    ready = service.client.get("/ready")
+    assert ready.status_code == 200
+    assert ready.json()["checks"]["database"] == "ok" and ready.json()["checks"]["broker"] == "ok"
+
+
+def test_every_response_carries_a_request_id_echoing_a_sane_one(service):
+    assert len(service.client.get("/health").headers["x-request-id"]) == 32
+    assert service.client.get("/health", headers={"X-Request-Id": "abc-123"}).headers["x-request-id"] == "abc-123"
+    assert service.client.get("/health", headers={"X-Request-Id": "bad id\x7f"}).headers["x-request-id"] != "bad id\x7f"
+    assert "x-request-id" in service.client.get("/api/v2/nope").headers
+
+
+def test_openapi_documents_every_endpoint(service):
+    schema = service.client.get("/schema/openapi.json").json()
+    paths = schema["paths"]
+    expected = {
+        ("/api/v2/data-ingestion/jobs", "post"),
+        ("/api/v2/data-ingestion/jobs", "get"),
+        ("/api/v2/data-ingestion/jobs/{job_id}", "get"),
+        ("/api/v2/data-ingestion/jobs/{job_id}", "delete"),
+        ("/api/v2/data-ingestion/jobs/{job_id}/results", "get"),
+        ("/api/v2/data-ingestion/adapters", "get"),
+        ("/api/v2/knowledge-bases", "post"),
+        ("/api/v2/knowledge-bases", "get"),
+        ("/api/v2/knowledge-bases/{knowledge_base_id}", "get"),
+        ("/api/v2/knowledge-bases/{knowledge_base_id}/entries", "get"),
+        ("/health", "get"),
+        ("/ready", "get"),
+    }
+    assert expected <= {(path, method) for path, operations in paths.items() for method in operations}
+    submit = paths["/api/v2/data-ingestion/jobs"]["post"]
+    assert set(submit["requestBody"]["content"]) == {"application/json", "multipart/form-data"}
+    assert {"202", "400", "404", "413"} <= set(submit["responses"])
+    job_schema = schema["components"]["schemas"]["JobPublic"]
+    assert {"id", "status", "data", "result", "started_at", "completed_at"} <= set(job_schema["properties"])

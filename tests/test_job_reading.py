@@ -1,0 +1,130 @@
+"""GET jobs: one job, the list with its filters and paging, and the paged per-record results."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+JOBS = "/api/v2/data-ingestion/jobs"
+
+
+def test_job_has_the_reference_shape(service):
+    kb = service.create_kb()
+    job = service.run(kb, [{"id": "a", "content": "x"}])
+    assert set(job) == {"id", "status", "knowledgeBaseId", "data", "result", "created_at", "started_at", "completed_at"}
+    assert set(job["data"]) == {"adapterId", "adapterType", "recordCount", "progress", "results"}
+    assert job["data"]["adapterType"] == job["data"]["adapterId"] == "generic-json"
+    assert job["data"]["recordCount"] == 1
+    assert set(job["result"]) == {
+        "sourceId", "entriesCreated", "entriesUpdated", "entriesSkipped", "entriesDeleted", "embeddingsGenerated", "error",
+    }
+    assert job["knowledgeBaseId"] == kb
+    for field in ("created_at", "started_at", "completed_at"):
+        assert datetime.strptime(job[field], "%Y-%m-%dT%H:%M:%S.%fZ")
+    result = job["data"]["results"][0]
+    assert set(result) == {"sourceId", "status", "action", "entryId", "error", "detail"}
+
+
+def test_include_payload_returns_the_submitted_data(service):
+    kb = service.create_kb()
+    data = {"records": [{"id": "a", "content": "x", "metadata": {"nested": [1, {"b": None}]}}]}
+    job_id = service.submit(kb, data["records"])
+    assert "payload" not in service.client.get(f"{JOBS}/{job_id}").json()
+    assert service.client.get(f"{JOBS}/{job_id}", params={"includePayload": "true"}).json()["payload"] == data
+    listed = service.client.get(JOBS, params={"includePayload": "true"}).json()["jobs"][0]
+    assert listed["payload"] == data
+
+
+@pytest.mark.parametrize("job_id", [str(uuid.uuid4()), "not-a-uuid", "123"])
+def test_unknown_or_malformed_job_id_is_a_404(service, job_id):
+    response = service.client.get(f"{JOBS}/{job_id}")
+    assert response.status_code == 404
+    assert response.json()["message"] == f"Job {job_id} not found"
+
+
+def test_results_sample_is_bounded_and_lists_failures_first(service):
+    kb = service.create_kb()
+    records = [{"id": f"ok{i}", "content": "x"} for i in range(30)] + [{"id": f"bad{i}"} for i in range(3)]
+    job = service.run(kb, records)
+    sample = job["data"]["results"]
+    assert len(sample) == 20
+    assert [r["sourceId"] for r in sample[:3]] == ["bad0", "bad1", "bad2"]
+    assert [r["sourceId"] for r in sample[3:]] == [f"ok{i}" for i in range(17)]
+
+
+def test_results_endpoint_pages_every_record_in_submission_order(service):
+    kb = service.create_kb()
+    records = [{"id": f"r{i:03d}", "content": "x"} if i % 10 else {"id": f"r{i:03d}"} for i in range(250)]
+    job = service.run(kb, records)
+    page = service.client.get(f"{JOBS}/{job['id']}/results", params={"limit": 100, "offset": 200}).json()
+    assert page["total"] == 250 and page["limit"] == 100 and page["offset"] == 200
+    assert [r["sourceId"] for r in page["results"]] == [f"r{i:03d}" for i in range(200, 250)]
+    failed = service.client.get(f"{JOBS}/{job['id']}/results", params={"status": "failed", "limit": 1000}).json()
+    assert failed["total"] == 25
+    assert {r["error"] for r in failed["results"]} == {"content is required and must be a string"}
+
+
+def test_results_of_an_unknown_job_is_a_404_and_bad_status_a_400(service):
+    assert service.client.get(f"{JOBS}/{uuid.uuid4()}/results").status_code == 404
+    kb = service.create_kb()
+    job = service.run(kb, [{"id": "a", "content": "x"}])
+    response = service.client.get(f"{JOBS}/{job['id']}/results", params={"status": "weird"})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["path"] == "status"
+
+
+def test_list_is_newest_first_with_total_and_paging(service):
+    kb = service.create_kb()
+    ids = [service.run(kb, [{"id": f"r{i}", "content": "x"}])["id"] for i in range(5)]
+    body = service.client.get(JOBS, params={"limit": 2, "offset": 1}).json()
+    assert body["total"] == 5
+    assert [j["id"] for j in body["jobs"]] == [ids[3], ids[2]]
+    assert service.client.get(JOBS).json()["jobs"][0]["id"] == ids[4]
+
+
+def test_list_filters_by_status(service):
+    kb = service.create_kb()
+    done = service.run(kb, [{"id": "a", "content": "x"}])["id"]
+    service.pause_worker()
+    pending = service.submit(kb, [{"id": "b", "content": "y"}])
+    assert [j["id"] for j in service.client.get(JOBS, params={"status": "completed"}).json()["jobs"]] == [done]
+    assert [j["id"] for j in service.client.get(JOBS, params={"status": "pending"}).json()["jobs"]] == [pending]
+    service.resume_worker()
+
+
+def test_list_filters_by_date_range(service):
+    kb = service.create_kb()
+    job = service.run(kb, [{"id": "a", "content": "x"}])
+    today = datetime.now(UTC).date()
+    in_range = {"startDate": today.isoformat(), "endDate": today.isoformat()}
+    assert service.client.get(JOBS, params=in_range).json()["total"] == 1
+    later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    assert service.client.get(JOBS, params={"startDate": later}).json()["total"] == 0
+    assert service.client.get(JOBS, params={"endDate": "2020-01-01T00:00:00Z"}).json()["total"] == 0
+    assert service.client.get(JOBS, params={"startDate": job["created_at"]}).json()["total"] == 1
+
+
+@pytest.mark.parametrize(
+    ("params", "path"),
+    [
+        ({"limit": 0}, "limit"),
+        ({"limit": 101}, "limit"),
+        ({"limit": "ten"}, "limit"),
+        ({"offset": -1}, "offset"),
+        ({"status": "done"}, "status"),
+        ({"includePayload": "maybe"}, "includePayload"),
+        ({"startDate": "yesterday"}, "startDate"),
+        ({"endDate": "2025-13-45"}, "endDate"),
+    ],
+)
+def test_bad_list_parameters_are_400s_naming_the_parameter(service, params, path):
+    response = service.client.get(JOBS, params=params)
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["errors"][0]["path"] == path
+    assert body["path"] == JOBS
+
+
+def test_adapters_lists_the_registry(service):
+    adapters = service.client.get("/api/v2/data-ingestion/adapters").json()
+    assert {"name": "generic-json", "format": "json", "version": "1.0.0"} in adapters
