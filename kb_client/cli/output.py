@@ -13,6 +13,7 @@ from rich.table import Table
 
 from kb_client.models import Job
 
+PIPED_WIDTH = 240  # tables written to a file or a pipe keep whole ids on one line
 STATUS_STYLE = {"completed": "green", "failed": "red", "cancelled": "yellow", "processing": "cyan", "pending": "dim"}
 
 
@@ -20,6 +21,8 @@ class Output:
     def __init__(self, *, as_json: bool) -> None:
         self.as_json = as_json
         self.out = Console(soft_wrap=True)
+        if not self.out.is_terminal:
+            self.out.width = PIPED_WIDTH
         self.err = Console(stderr=True, soft_wrap=True)
 
     def json(self, value: Any) -> None:
@@ -38,7 +41,10 @@ class Output:
         self.err.print(text, highlight=False)
 
     def table(self, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str | None = None) -> None:
-        table = Table(*columns, title=title, title_justify="left", header_style="bold")
+        table = Table(title=title, title_justify="left", header_style="bold")
+        for name in columns:
+            is_id = name in ID_COLUMNS
+            table.add_column(name, no_wrap=is_id, min_width=36 if is_id else None)
         for row in rows:
             table.add_row(*("" if v is None else str(v) for v in row))
         self.out.print(table)
@@ -63,6 +69,7 @@ def job_row(job: Job) -> list[str]:
             str(p.failed), str(p.skipped), (job.created_at or "")[:19].replace("T", " ")]
 
 
+ID_COLUMNS = {"Job", "Id"}
 JOB_COLUMNS = ["Job", "Status", "Adapter", "Processed", "OK", "Failed", "Skipped", "Created (UTC)"]
 
 

@@ -4,6 +4,8 @@ a plain line per change in a CI log.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TaskID, TextColumn, TimeRemainingColumn
 from rich.text import Text
@@ -13,10 +15,11 @@ from kb_client.models import Job
 
 
 class RateColumn(ProgressColumn):
-    """Records per second, from rich's own moving estimate."""
+    """Records per second: rich's moving estimate while a job runs, its overall rate once it has finished."""
 
     def render(self, task: Task) -> Text:
-        return Text(f"{task.speed:,.0f} rec/s" if task.speed else "– rec/s", style="progress.data.speed")
+        speed = task.fields.get("rate") or task.speed
+        return Text(f"{speed:,.0f} rec/s" if speed else "– rec/s", style="progress.data.speed")
 
 
 class JobProgress:
@@ -51,7 +54,7 @@ class JobProgress:
     def _update_bar(self, job: Job) -> None:
         p = job.progress
         if job.id not in self.tasks:
-            self.tasks[job.id] = self.bars.add_task("", total=p.total or None, counts="")
+            self.tasks[job.id] = self.bars.add_task("", total=p.total or None, counts="", rate=None)
         style = STATUS_STYLE.get(job.status, "white")
         self.bars.update(
             self.tasks[job.id],
@@ -59,4 +62,13 @@ class JobProgress:
             total=p.total or None,
             description=f"{job.id[:8]} [{style}]{job.status:<10}[/]",
             counts=f"[green]✓{p.successful}[/] [red]✗{p.failed}[/] [dim]↷{p.skipped}[/]",
+            rate=overall_rate(job),
         )
+
+
+def overall_rate(job: Job) -> float | None:
+    """Records per second from start to finish, by the server's clock; None while the job runs."""
+    if not (job.finished and job.started_at and job.completed_at):
+        return None
+    seconds = (datetime.fromisoformat(job.completed_at) - datetime.fromisoformat(job.started_at)).total_seconds()
+    return job.progress.processed / seconds if seconds > 0 else None
