@@ -16,7 +16,7 @@ import httpx
 from kb_client import auth, submission
 from kb_client.backoff import Backoff
 from kb_client.batching import Envelope
-from kb_client.config import ClientConfig
+from kb_client.config import ClientConfig, environment_options
 from kb_client.endpoints import Endpoints, Page
 from kb_client.models import Accepted, Job, KnowledgeBase
 from kb_client.polling import wait_all as wait_for_jobs
@@ -34,6 +34,11 @@ class AsyncClient:
         self._endpoints = Endpoints(self.config)
         self._http = httpx.AsyncClient(base_url=self.config.base_url, timeout=self.config.timeout,
                                        headers={"user-agent": self.config.user_agent})
+
+    @classmethod
+    def from_env(cls, **options: Any) -> AsyncClient:
+        """Connect as `kbi` does: KBI_URL, and KBI_CLIENT_ID + KBI_CLIENT_SECRET (or KBI_TOKEN)."""
+        return cls(**environment_options(), **options)
 
     async def __aenter__(self) -> AsyncClient:
         return self

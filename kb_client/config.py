@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from kb_client.backoff import POLLING, Backoff
 from kb_client.transport import RetryPolicy
@@ -39,3 +42,16 @@ def service_root(url: str) -> str:
     if not url.startswith(("http://", "https://")):
         raise ValueError(f"The service URL must start with http:// or https://, got {url!r}")
     return url[: -len(API_PREFIX)] if url.endswith(API_PREFIX) else url
+
+
+ENVIRONMENT = {"KBI_URL": "base_url", "KBI_CLIENT_ID": "client_id", "KBI_CLIENT_SECRET": "client_secret",
+               "KBI_TOKEN": "token", "KBI_SCOPE": "scope"}
+
+
+def environment_options(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The client's connection settings from the same `KBI_*` variables the `kbi` command reads."""
+    env = os.environ if environ is None else environ
+    options = {name: env[var] for var, name in ENVIRONMENT.items() if env.get(var)}
+    if "base_url" not in options:
+        raise ValueError("KBI_URL is not set: it must name the service, e.g. https://kb.example.com")
+    return options

@@ -14,7 +14,7 @@ import httpx
 from kb_client import auth, submission
 from kb_client.backoff import Backoff
 from kb_client.batching import Envelope
-from kb_client.config import ClientConfig
+from kb_client.config import ClientConfig, environment_options
 from kb_client.endpoints import Endpoints, Page
 from kb_client.models import Accepted, Job, KnowledgeBase
 from kb_client.polling import wait_all as wait_for_jobs
@@ -38,6 +38,11 @@ class Client:
         self._endpoints = Endpoints(self.config)
         self._http = httpx.Client(base_url=self.config.base_url, timeout=self.config.timeout,
                                   headers={"user-agent": self.config.user_agent})
+
+    @classmethod
+    def from_env(cls, **options: Any) -> Client:
+        """Connect as `kbi` does: KBI_URL, and KBI_CLIENT_ID + KBI_CLIENT_SECRET (or KBI_TOKEN)."""
+        return cls(**environment_options(), **options)
 
     def __enter__(self) -> Client:
         return self
