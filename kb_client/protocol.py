@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar, Union
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -65,7 +65,7 @@ class RenewToken:
     refused: str | None
 
 
-Action = Union[Send, Sleep, RenewToken]
+Action = Send | Sleep | RenewToken
 Operation = Generator[Action, Any, T]
 
 

@@ -145,14 +145,18 @@ class Client:
             offset = page.next_offset
 
     def _run(self, operation: Operation[T]) -> T:
-        outcome = step(operation)
-        while not isinstance(outcome, Done):
-            try:
-                value, error = self._perform(outcome), None
-            except httpx.TransportError as exc:
-                value, error = None, exc
-            outcome = step(operation, value, error)
-        return outcome.value
+        """Drive `operation` to its end; if anything outside it raises, it is closed (its files too)."""
+        try:
+            outcome = step(operation)
+            while not isinstance(outcome, Done):
+                try:
+                    value, error = self._perform(outcome), None
+                except httpx.TransportError as exc:
+                    value, error = None, exc
+                outcome = step(operation, value, error)
+            return outcome.value
+        finally:
+            operation.close()
 
     def _perform(self, action: Action) -> Any:
         if isinstance(action, Send):

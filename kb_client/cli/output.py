@@ -29,9 +29,6 @@ class Output:
         sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
         sys.stdout.flush()
 
-    def json_line(self, value: Any) -> None:
-        sys.stdout.write(json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n")
-
     def line(self, text: str) -> None:
         """A bare value on stdout (an id), for `$(kbi ...)`."""
         sys.stdout.write(text + "\n")

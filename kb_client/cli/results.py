@@ -7,7 +7,7 @@ as JSON lines that `kbi submit` takes back once they are fixed.
 from __future__ import annotations
 
 import csv
-import sys
+import json
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
@@ -38,25 +38,19 @@ def results(state: State, job_id: str, failed: bool, status: str | None, fmt: st
         raise click.UsageError("--failed and --status other than failed contradict each other")
     rows = state.client.iter_results(job_id, status="failed" if failed else status)
     if records:
-        _write_jsonl(output, target, _records_of(state.client, job_id, rows, output))
+        _write_jsonl(target, _records_of(state.client, job_id, rows, output))
     elif (fmt or ("jsonl" if output.as_json else "csv")) == "jsonl":
-        _write_jsonl(output, target, rows)
+        _write_jsonl(target, rows)
     else:
         writer = csv.DictWriter(target, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
 
 
-def _write_jsonl(output: Output, target: IO[str], values: Iterable[Any]) -> None:
-    if target is sys.stdout:
-        for value in values:
-            output.json_line(value)
-        sys.stdout.flush()
-        return
-    import json
-
+def _write_jsonl(target: IO[str], values: Iterable[Any]) -> None:
     for value in values:
         target.write(json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n")
+    target.flush()
 
 
 def _records_of(client: Client, job_id: str, rows: Iterable[dict[str, Any]], output: Output) -> Iterator[Any]:

@@ -39,7 +39,7 @@ def test_batches_hold_every_record_in_order_within_both_limits(records: list[Any
 def test_a_batch_is_closed_only_when_the_next_record_would_not_fit() -> None:
     records = articles(10, size=100)
     planned = list(batches(records, template=TEMPLATE, max_records=100, max_bytes=700))
-    for batch, following in zip(planned, planned[1:]):
+    for batch, following in zip(planned, planned[1:], strict=False):
         with_next = records[batch.first : batch.first + batch.count + 1]
         assert len(TEMPLATE.render([encode(r) for r in with_next])) > 700
         assert following.first == batch.first + batch.count

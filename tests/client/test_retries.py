@@ -46,9 +46,9 @@ def test_requests_are_retried_until_a_starting_service_answers(tmp_path) -> None
 def test_an_unreachable_service_is_a_connection_error_after_the_last_attempt() -> None:
     sock = listening_socket()
     policy = RetryPolicy(attempts=3, backoff=Backoff(initial=0.05, maximum=0.05))
-    with Client(f"http://127.0.0.1:{sock.getsockname()[1]}", retry=policy) as client:
-        with pytest.raises(errors.ConnectionFailed, match="GET /api/v2/data-ingestion/adapters: ConnectError"):
-            client.list_adapters()
+    with Client(f"http://127.0.0.1:{sock.getsockname()[1]}", retry=policy) as client, \
+            pytest.raises(errors.ConnectionFailed, match="GET /api/v2/data-ingestion/adapters: ConnectError"):
+        client.list_adapters()
     sock.close()
 
 
@@ -64,8 +64,8 @@ def test_a_submission_whose_answer_is_lost_is_resent_with_the_same_idempotency_k
 @pytest.mark.parametrize("proxied", [b"POST /api/v2/knowledge-bases"], indirect=True)
 def test_a_create_whose_answer_is_lost_is_not_resent_so_nothing_is_created_twice(proxied: DroppingProxy, client: Client) -> None:
     proxied.drop_next_answers(1)
-    with Client(proxied.url, retry=QUICK_RETRIES) as through_proxy:
-        with pytest.raises(errors.ConnectionFailed, match="POST /api/v2/knowledge-bases"):
-            through_proxy.create_knowledge_base("docs")
+    with Client(proxied.url, retry=QUICK_RETRIES) as through_proxy, \
+            pytest.raises(errors.ConnectionFailed, match="POST /api/v2/knowledge-bases"):
+        through_proxy.create_knowledge_base("docs")
     assert len(proxied.targets_seen) == 1
     assert [kb.name for kb in client.iter_knowledge_bases()] == ["docs"]
