@@ -13,14 +13,19 @@ import threading
 from contextlib import suppress
 
 KEY_HEADER = re.compile(rb"(?im)^idempotency-key:[ \t]*(\S+)")
+REQUEST_LINE = re.compile(rb"^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) /\S* HTTP/1\.[01]\r\n")
 
 
 class DroppingProxy:
-    def __init__(self, upstream_port: int, *, target: bytes) -> None:
-        """`target` starts the request lines whose answers may be dropped, e.g. b"POST /api/v2/knowledge-bases"."""
+    def __init__(self, upstream_port: int, *, target: bytes = b"\x00") -> None:
+        """`target` starts the request lines whose answers may be dropped, e.g. b"POST /api/v2/knowledge-bases".
+
+        `upstream` may be pointed at another server meanwhile: a stable address across restarts.
+        """
         self.upstream = ("127.0.0.1", upstream_port)
         self.target = target
         self.drops_left = 0
+        self.requests_seen: list[bytes] = []
         self.targets_seen: list[bytes] = []
         self.keys_seen: list[str] = []
         self._lock = threading.Lock()
@@ -49,6 +54,8 @@ class DroppingProxy:
     def _requests(self, client: socket.socket, upstream: socket.socket, dropping: threading.Event) -> None:
         with suppress(OSError):
             while data := client.recv(65536):
+                if REQUEST_LINE.match(data):
+                    self.requests_seen.append(data.split(b"\r\n", 1)[0])
                 if data.startswith(self.target):
                     self._seen(data, dropping)
                 upstream.sendall(data)
