@@ -156,7 +156,9 @@ def error_for(response: httpx.Response) -> ApiError:
 def _message_of(body: Any, response: httpx.Response) -> tuple[str, list[dict[str, str]]]:
     if isinstance(body, dict):
         errors = body.get("errors") if isinstance(body.get("errors"), list) else []
-        for key in ("message", "error_description", "error"):
+        if isinstance(body.get("error_description"), str) and isinstance(body.get("error"), str):
+            return f"{body['error']}: {body['error_description']}", errors
+        for key in ("message", "error"):
             if isinstance(body.get(key), str) and body[key]:
                 return body[key], errors
     text = response.text.strip()[:500]

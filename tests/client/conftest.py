@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 import uvicorn
@@ -31,6 +32,13 @@ from kb_client import Client
 class LiveServer:
     url: str
     app: Litestar
+    settings: Settings
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
 
     @property
     def runtime(self) -> Runtime:
@@ -44,10 +52,12 @@ class LiveServer:
 
     def fail_job(self, job_id: str, reason: str) -> None:
         """Fail a job as the worker does when a job cannot go on (e.g. its adapter was uninstalled)."""
-        from uuid import UUID
-
         with transaction(self.runtime.sessions) as session:
             assert batches.fail_job(session, job_id=UUID(job_id), reason=reason)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
 
 
 def serve(app: Litestar, sock: socket.socket) -> tuple[uvicorn.Server, threading.Thread]:
@@ -81,11 +91,11 @@ def live_server(tmp_path: Path, server_settings: dict[str, Any]) -> Iterator[Liv
     app = create_app(settings)
     sock = listening_socket()
     server, thread = serve(app, sock)
+    live = LiveServer(f"http://127.0.0.1:{sock.getsockname()[1]}", app, settings, server, thread)
     try:
-        yield LiveServer(url=f"http://127.0.0.1:{sock.getsockname()[1]}", app=app)
+        yield live
     finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+        live.stop()
         sock.close()
 
 
