@@ -50,6 +50,24 @@ def test_submit_uploads_a_json_document_whole_and_prints_its_job_id(kbi_run, cli
     assert client.wait(job_id).progress.successful == 4
 
 
+def test_submit_reads_json_lines_from_standard_input(live_server, client: Client, kb_id) -> None:
+    lines = "".join(json.dumps(r) + "\n" for r in articles(3))
+    result = CliRunner().invoke(kbi, ["--url", live_server.url, "submit", "-", "--kb", kb_id], input=lines)
+    assert result.exit_code == 0, result.stderr
+    (job_id,) = result.stdout.split()
+    assert client.wait(job_id).progress.successful == 3
+
+
+def test_a_bad_line_stops_the_submit_and_names_the_line_after_printing_what_was_sent(kbi_run, kb_id, tmp_path) -> None:
+    source = tmp_path / "broken.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in articles(3)) + "{not json\n")
+    result = kbi_run("submit", str(source), "--kb", kb_id, "--batch-size", "2")
+    assert result.exit_code == 1
+    assert len(result.stdout.split()) == 1
+    assert f"{source}:4: not valid JSON" in result.stderr
+    assert "records from index 2 on were not submitted" in result.stderr
+
+
 @pytest.mark.parametrize(("ending", "code"), [("completed", 0), ("failed", 3), ("cancelled", 4), ("pending", 6)])
 def test_status_exit_code_says_how_the_job_ended(live_server, kbi_run, client: Client, kb_id, ending, code) -> None:
     if ending != "completed":
