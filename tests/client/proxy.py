@@ -13,6 +13,8 @@ import threading
 from contextlib import suppress
 
 KEY_HEADER = re.compile(rb"(?im)^idempotency-key:[ \t]*(\S+)")
+STATUS_LINE = re.compile(rb"^HTTP/1\.[01] (\d{3}) ")
+RETRY_AFTER = re.compile(rb"(?im)^retry-after:[ \t]*(\d+)")
 REQUEST_LINE = re.compile(rb"^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) /\S* HTTP/1\.[01]\r\n")
 
 
@@ -26,6 +28,7 @@ class DroppingProxy:
         self.target = target
         self.drops_left = 0
         self.requests_seen: list[bytes] = []
+        self.answers_seen: list[tuple[int, float | None]] = []
         self.targets_seen: list[bytes] = []
         self.keys_seen: list[str] = []
         self._lock = threading.Lock()
@@ -76,6 +79,9 @@ class DroppingProxy:
             while data := upstream.recv(65536):
                 if dropping.is_set():
                     break
+                if status := STATUS_LINE.match(data):
+                    retry_after = RETRY_AFTER.search(data)
+                    self.answers_seen.append((int(status.group(1)), float(retry_after.group(1)) if retry_after else None))
                 client.sendall(data)
         _close(client)
         _close(upstream)
