@@ -57,7 +57,7 @@ class TestAgainstTheServersLimits:
 
     def test_records_are_split_into_jobs_the_server_accepts(self, live_server, client: Client, kb_id: str) -> None:
         submitted = []
-        with Client(live_server.url, max_records_per_job=40, max_body_bytes=8_000) as limited:
+        with Client(live_server.url, **live_server.credentials, max_records_per_job=40, max_body_bytes=8_000) as limited:
             ids = limited.submit_records(kb_id, articles(150, size=300), on_submitted=lambda a, b: submitted.append(b))
         finals = client.wait_all(ids, polling=FAST)
         assert len(ids) == len(submitted) > 150 // 40
@@ -75,6 +75,6 @@ class TestAgainstTheServersLimits:
     def test_a_file_over_the_limit_is_refused_before_it_is_uploaded(self, live_server, kb_id: str, tmp_path) -> None:
         path = tmp_path / "big.json"
         path.write_text(json.dumps({"records": articles(40, size=500)}))
-        with Client(live_server.url, max_body_bytes=8_000) as client, pytest.raises(errors.PayloadTooLarge, match="batch size"):
+        with Client(live_server.url, **live_server.credentials, max_body_bytes=8_000) as client, pytest.raises(errors.PayloadTooLarge, match="batch size"):
             client.submit_job(kb_id, file=path)
 

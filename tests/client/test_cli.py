@@ -19,8 +19,8 @@ from tests.client.records import articles
 
 @pytest.fixture
 def kbi_run(live_server):  # type: ignore[no-untyped-def]
-    def run(*args: str, env: dict[str, str] | None = None) -> Result:
-        return CliRunner().invoke(kbi, ["--url", live_server.url, *args], env=env, catch_exceptions=False)
+    def run(*args: str, input: str | None = None) -> Result:
+        return CliRunner().invoke(kbi, list(args), env=live_server.env, input=input, catch_exceptions=False)
 
     return run
 
@@ -50,9 +50,9 @@ def test_submit_uploads_a_json_document_whole_and_prints_its_job_id(kbi_run, cli
     assert client.wait(job_id).progress.successful == 4
 
 
-def test_submit_reads_json_lines_from_standard_input(live_server, client: Client, kb_id) -> None:
+def test_submit_reads_json_lines_from_standard_input(kbi_run, client: Client, kb_id) -> None:
     lines = "".join(json.dumps(r) + "\n" for r in articles(3))
-    result = CliRunner().invoke(kbi, ["--url", live_server.url, "submit", "-", "--kb", kb_id], input=lines)
+    result = kbi_run("submit", "-", "--kb", kb_id, input=lines)
     assert result.exit_code == 0, result.stderr
     (job_id,) = result.stdout.split()
     assert client.wait(job_id).progress.successful == 3
@@ -175,13 +175,14 @@ def test_a_service_error_exits_one_with_the_servers_message(kbi_run) -> None:
 
 def test_settings_come_from_flags_then_environment_then_the_config_file(live_server, tmp_path) -> None:
     config = tmp_path / "kbi.toml"
-    config.write_text(f'url = "http://127.0.0.1:1"\n\n[profiles.local]\nurl = "{live_server.url}"\n')
+    credentials = "".join(f'{name} = "{value}"\n' for name, value in live_server.credentials.items())
+    config.write_text(f'url = "http://127.0.0.1:1"\n{credentials}\n[profiles.local]\nurl = "{live_server.url}"\n')
     runner = CliRunner()
     by_profile = runner.invoke(kbi, ["--config", str(config), "--profile", "local", "adapters", "--json"])
     assert by_profile.exit_code == 0, by_profile.stderr
     by_env = runner.invoke(kbi, ["adapters"], env={"KBI_URL": live_server.url, "KBI_CONFIG": str(config)})
     assert by_env.exit_code == 0, by_env.stderr
-    by_flag = runner.invoke(kbi, ["--url", live_server.url, "adapters"], env={"KBI_URL": "http://127.0.0.1:1"})
+    by_flag = runner.invoke(kbi, ["--url", live_server.url, "adapters"], env={**live_server.env, "KBI_URL": "http://127.0.0.1:1"})
     assert by_flag.exit_code == 0, by_flag.stderr
     unknown = runner.invoke(kbi, ["--config", str(config), "--profile", "prod", "adapters"])
     assert unknown.exit_code == 2 and "no [profiles.prod]" in unknown.stderr
@@ -190,7 +191,7 @@ def test_settings_come_from_flags_then_environment_then_the_config_file(live_ser
 def test_the_installed_kbi_command_pipes_job_ids_into_watch(live_server, kb_id, tmp_path) -> None:
     kbi_bin = str(Path(sys.executable).parent / "kbi")
     source = write_lines(tmp_path / "a.jsonl", articles(6))
-    env = {"KBI_URL": live_server.url, "KBI_KNOWLEDGE_BASE": kb_id, "PATH": "/usr/bin:/bin"}
+    env = {**live_server.env, "KBI_KNOWLEDGE_BASE": kb_id, "PATH": "/usr/bin:/bin"}
     submitted = subprocess.run([kbi_bin, "submit", str(source), "--batch-size", "4"], env=env, capture_output=True,
                                text=True, timeout=60)
     assert submitted.returncode == 0, submitted.stderr

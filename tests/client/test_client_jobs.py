@@ -132,7 +132,7 @@ def test_adapters_and_knowledge_bases_are_listed(client: Client) -> None:
 
 def test_the_async_client_submits_and_waits_the_same_way(live_server, kb_id: str) -> None:
     async def migrate() -> tuple[list, list]:
-        async with AsyncClient(live_server.url, batch_size=2) as kb:
+        async with AsyncClient(live_server.url, **live_server.credentials, batch_size=2) as kb:
             ids = await kb.submit_records(kb_id, articles(5))
             finals = await kb.wait_all(ids, polling=FAST)
             entries = [e async for e in kb.iter_entries(kb_id)]
