@@ -6,6 +6,7 @@ advertising it under the `kb_ingest.adapters` entry-point group from another pac
 
 from adapters.base import Adapter, Identity, Issue, PayloadError, Record, RecordError
 from adapters.generic_json import GenericJsonAdapter
+from adapters.html_markdown import html_to_markdown
 from adapters.registry import Registry, UnknownAdapter
 
 registry = Registry()
@@ -21,5 +22,6 @@ __all__ = [
     "RecordError",
     "Registry",
     "UnknownAdapter",
+    "html_to_markdown",
     "registry",
 ]
