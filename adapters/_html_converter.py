@@ -15,9 +15,27 @@ from markdownify import (
     ATX,
     MarkdownConverter,
     chomp,
-    re_extract_newlines,
     should_remove_whitespace_inside,
     should_remove_whitespace_outside,
+)
+
+from adapters._markdown_blocks import (
+    code_language,
+    is_layout_table,
+    join_blocks,
+    pipe_row,
+    pre_text,
+    table_rows,
+)
+from adapters._markdown_inline import (
+    BLOCKS,
+    at_line_start,
+    code_span,
+    emphasis,
+    escape_line_start,
+    escape_text,
+    link_destination,
+    title_part,
 )
 
 _DROP_TAGS = frozenset(
@@ -32,26 +50,11 @@ _DROP_CLASSES = {  # Sphinx chrome, as in the Python documentation
 }
 _SECTIONING = frozenset({"article", "main", "section"})
 _PAGE_CHROME = frozenset({"header", "footer", "aside"})
-_BLOCKS = frozenset(
-    "p div section article main blockquote ul ol li dl dt dd table pre hr br "
-    "h1 h2 h3 h4 h5 h6 figure figcaption header footer".split()
-)
-_LAYOUT_BLOCKS = ["ul", "ol", "dl", "h1", "h2", "h3", "h4", "h5", "h6", "table", "pre", "blockquote"]
 _INLINE_CONTEXT = frozenset({"h1", "h2", "h3", "h4", "h5", "h6", "td", "th"})
 _NO_FORMAT = frozenset({"code", "kbd", "samp"})
 
-# One pass of escapes for literal text: Markdown punctuation that would otherwise start
-# emphasis, code, raw HTML, entities or links. `_` inside a word (snake_case) stays bare.
-_INLINE_SPECIAL = re.compile(
-    r"\\(?=[!-/:-@\[-`{-~])|[*`~]|(?<![^\W_])_|_(?![^\W_])|<(?=[A-Za-z/!?])|&(?=#?\w+;)|\](?=[(:])"
-)
-_LINK_TEXT_SPECIAL = re.compile(r"[\[\]]")
-_LINE_START = re.compile(r"^(\s?)(#{1,6}(?=\s|$)|[-+]+(?=\s|$)|=+\s*$|>|\d{1,9}(?=[.)](?:\s|$)))")
 _CONTENT_LINE = re.compile(r"(?<=\n)(?=.)")
 _BACKTICKS = re.compile(r"`+")
-_LANGUAGE_CLASS = re.compile(r"^(?:language|lang|highlight(?:-source)?)-([\w+#.-]+)$")
-_NO_LANGUAGE = frozenset({"default", "none", "nohighlight"})
-_URL_NEEDS_BRACKETS = re.compile(r"[\s()<>]")
 _AUTOLINK_SCHEME = re.compile(r"^(?:https?|mailto):", re.IGNORECASE)
 _UNSAFE_SCHEME = ("javascript:", "vbscript:", "data:")
 
@@ -87,10 +90,12 @@ class HtmlConverter(MarkdownConverter):
             child_tags.add("_inline")
         if name in _NO_FORMAT:
             child_tags.add("_noformat")
-        strings = []
+        strings: list[str] = []
         for child in node.children:
             if isinstance(child, Tag):
                 text = self.process_tag(child, child_tags)
+                if child.name == "a" and text.startswith("[") and strings:
+                    strings[-1] = _unbang(strings[-1])
             elif _keeps_text(child, strip_inside):
                 text = self.process_text(child, child_tags)
             else:
@@ -98,28 +103,19 @@ class HtmlConverter(MarkdownConverter):
             if text:
                 strings.append(text)
         convert = self.get_conv_fn_cached(name)
-        text = _join_blocks(strings)
+        text = join_blocks(strings)
         return convert(node, text, parent_tags=parent_tags) if convert else text
 
     def process_text(self, el, parent_tags=None):
-        if _at_line_start(el):
+        if at_line_start(el):
             parent_tags = {*(parent_tags or ()), "_line_start"}
-        text = super().process_text(el, parent_tags)
-        nxt = el.next_sibling
-        if text.endswith("!") and isinstance(nxt, Tag) and nxt.name == "a":
-            text = text[:-1] + "\\!"  # `!` right before a link would make it an image
-        return text
+        return super().process_text(el, parent_tags)
 
     def escape(self, text, parent_tags):
-        text = _INLINE_SPECIAL.sub(r"\\\g<0>", text)
-        if "a" in parent_tags:
-            text = _LINK_TEXT_SPECIAL.sub(r"\\\g<0>", text)
-        if "_line_start" in parent_tags:
-            text = _LINE_START.sub(_escape_line_start, text, count=1)
-        return text
+        return escape_text(text, in_link="a" in parent_tags, at_line_start="_line_start" in parent_tags)
 
     def _fenced_code(self, pre: Tag, parent_tags) -> str:
-        code = _pre_text(pre)
+        code = pre_text(pre)
         if not code.strip():
             return ""
         longest = max((len(run) for run in _BACKTICKS.findall(code)), default=0)
@@ -127,11 +123,11 @@ class HtmlConverter(MarkdownConverter):
             ticks = "`" * (longest + 1)
             return f" {ticks} {' '.join(code.split())} {ticks} "
         fence = "`" * max(3, longest + 1)
-        return f"\n\n{fence}{_code_language(pre)}\n{code}\n{fence}\n\n"
+        return f"\n\n{fence}{code_language(pre)}\n{code}\n{fence}\n\n"
 
     def _table(self, table: Tag, parent_tags) -> str:
-        trs = _table_rows(table)
-        if _is_layout_table(table, trs):
+        trs = table_rows(table)
+        if is_layout_table(table, trs):
             return self._unboxed(trs, parent_tags)
         rows = [row for row in (self._row(tr, parent_tags) for tr in trs) if row]
         if "_inline" in parent_tags:  # a table nested in a cell: its text, flattened
@@ -139,8 +135,8 @@ class HtmlConverter(MarkdownConverter):
         if not rows:
             return ""
         width = max(len(row) for row in rows)
-        lines = [_pipe_row(row + [""] * (width - len(row))) for row in rows]
-        lines.insert(1, _pipe_row(["---"] * width))
+        lines = [pipe_row(row + [""] * (width - len(row))) for row in rows]
+        lines.insert(1, pipe_row(["---"] * width))
         caption = table.find("caption", recursive=False)
         title = self.process_tag(caption, parent_tags).strip() if caption else ""
         return "\n\n" + (title + "\n\n" if title else "") + "\n".join(lines) + "\n\n"
@@ -151,8 +147,8 @@ class HtmlConverter(MarkdownConverter):
         for tr in trs:
             for cell in tr.find_all(["td", "th"], recursive=False):
                 cell.name = "div"
-                parts.append(self.process_tag(cell, parent_tags).strip("\n"))
-        return "\n\n" + "\n\n".join(part for part in parts if part) + "\n\n"
+                parts.append("\n\n" + self.process_tag(cell, parent_tags).strip("\n") + "\n\n")
+        return join_blocks(parts)
 
     def _row(self, tr: Tag, parent_tags) -> list[str]:
         cells: list[str] = []
@@ -161,6 +157,28 @@ class HtmlConverter(MarkdownConverter):
             span = str(cell.get("colspan") or "1")
             cells.extend([""] * (min(int(span), 100) - 1 if span.isdigit() and int(span) > 1 else 0))
         return cells
+
+    def _emphasis(self, el, text, parent_tags, marker: str) -> str:
+        return text if "_noformat" in parent_tags else emphasis(el, text, marker)
+
+    def convert_code(self, el, text, parent_tags):
+        return text if "_noformat" in parent_tags else code_span(el, text)
+
+    convert_kbd = convert_code
+    convert_samp = convert_code
+
+    def convert_em(self, el, text, parent_tags):
+        return self._emphasis(el, text, parent_tags, "*")
+
+    def convert_strong(self, el, text, parent_tags):
+        return self._emphasis(el, text, parent_tags, "**")
+
+    def convert_del(self, el, text, parent_tags):
+        return self._emphasis(el, text, parent_tags, "~~")
+
+    convert_i = convert_em
+    convert_b = convert_strong
+    convert_s = convert_del
 
     def convert_td(self, el, text, parent_tags):
         return " ".join(text.split()).replace("|", "\\|")
@@ -179,7 +197,7 @@ class HtmlConverter(MarkdownConverter):
         title = el.get("title")
         if text.replace("\\", "") == href and _AUTOLINK_SCHEME.match(href) and not title:
             return f"{prefix}<{href}>{suffix}"
-        return f"{prefix}[{text}]({_link_destination(href)}{_title_part(title)}){suffix}"
+        return f"{prefix}[{text}]({link_destination(href)}{title_part(title)}){suffix}"
 
     def convert_img(self, el, text, parent_tags):
         alt = self.escape(" ".join(str(el.get("alt") or "").split()), {"a"})
@@ -187,7 +205,7 @@ class HtmlConverter(MarkdownConverter):
         in_heading = "_inline" in parent_tags and not {"td", "th"} & parent_tags
         if not self.keep_images or not src or src.lower().startswith("data:") or in_heading:
             return alt
-        return f"![{alt}]({_link_destination(src)}{_title_part(el.get('title'))})"
+        return f"![{alt}]({link_destination(src)}{title_part(el.get('title'))})"
 
     def convert_hN(self, n, el, text, parent_tags):
         if "_inline" in parent_tags:
@@ -205,7 +223,7 @@ class HtmlConverter(MarkdownConverter):
         nxt = el.next_sibling
         while isinstance(nxt, NavigableString) and not nxt.strip():
             nxt = nxt.next_sibling
-        if nxt is None or (isinstance(nxt, Tag) and nxt.name != "br" and nxt.name in _BLOCKS):
+        if nxt is None or (isinstance(nxt, Tag) and nxt.name != "br" and nxt.name in BLOCKS):
             return ""  # a break that ends a block would render as a literal backslash
         return "\\\n"
 
@@ -222,11 +240,23 @@ class HtmlConverter(MarkdownConverter):
         bullet = f"{number}. "
         return bullet + _CONTENT_LINE.sub(" " * len(bullet), text) + "\n"
 
-    def convert_dt(self, el, text, parent_tags):
-        return self.convert_p(el, text, parent_tags)
+    def convert_p(self, el, text, parent_tags):
+        """A paragraph never opens with a block marker, even one split across elements."""
+        if "_inline" not in parent_tags:
+            text = escape_line_start(text.lstrip())
+        return super().convert_p(el, text, parent_tags)
+
+    convert_dt = convert_p
 
     def convert_dd(self, el, text, parent_tags):
         return self.convert_div(el, text, parent_tags)
+
+
+def _unbang(text: str) -> str:
+    """Escape a `!` that ends the text before a link, which would make the link an image."""
+    if text.endswith("!") and not text.endswith("\\!"):
+        return text[:-1] + "\\!"
+    return text
 
 
 def _keeps_text(el: NavigableString, strip_inside: bool) -> bool:
@@ -241,17 +271,6 @@ def _keeps_text(el: NavigableString, strip_inside: bool) -> bool:
                 or should_remove_whitespace_outside(el.next_sibling))
 
 
-def _join_blocks(strings: list[str]) -> str:
-    """Concatenate children, collapsing the newlines where two blocks meet to at most two."""
-    parts = [""]
-    for string in strings:
-        leading, content, trailing = re_extract_newlines.match(string).groups()
-        if parts[-1] and leading:
-            leading = "\n" * min(2, max(len(parts.pop()), len(leading)))
-        parts += (leading, content, trailing)
-    return "".join(parts)
-
-
 def _is_chrome(node: Tag) -> bool:
     name = node.name
     if name in _DROP_TAGS or node.get("role") in _DROP_ROLES:
@@ -264,89 +283,3 @@ def _is_chrome(node: Tag) -> bool:
 
 def _is_sectioning(tag: Tag) -> bool:
     return tag.name in _SECTIONING or tag.get("role") == "main"
-
-
-def _at_line_start(node: NavigableString | Tag) -> bool:
-    """Whether text may open a Markdown line: first thing in its block, or after a break."""
-    while (prev := node.previous_sibling) is None:
-        node = node.parent
-        if node is None or node.name in _BLOCKS or node.name == "[document]":
-            return True
-    return isinstance(prev, Tag) and prev.name in _BLOCKS
-
-
-def _escape_line_start(match: re.Match[str]) -> str:
-    space, marker = match.groups()
-    if marker[0].isdigit():  # `1.` stays a number; only its delimiter is escaped
-        return match.group(0) + "\\"
-    return space + "\\" + marker
-
-
-def _code_language(pre: Tag) -> str:
-    """Language from the usual highlighter conventions, on the code, the pre or its wrappers."""
-    parent = pre.parent
-    for el in (pre.find("code", recursive=False), pre, parent, parent.parent if parent else None):
-        for hint in _language_hints(el):
-            match = _LANGUAGE_CLASS.match(hint)
-            if match and match.group(1).lower() not in _NO_LANGUAGE:
-                return match.group(1)
-    return ""
-
-
-def _language_hints(el: Tag | None) -> list[str]:
-    if not isinstance(el, Tag):
-        return []
-    hints = [f"language-{el.get(a)}" for a in ("data-lang", "data-language") if el.get(a)]
-    return hints + str(el.get("class") or "").split()
-
-
-def _pre_text(pre: Tag) -> str:
-    """The code exactly as shown: every string, `<br>` as a newline, comments skipped."""
-    parts = []
-    for node in pre.descendants:
-        if isinstance(node, NavigableString):
-            if not isinstance(node, PreformattedString):
-                parts.append(node)
-        elif node.name == "br":
-            parts.append("\n")
-    lines = "".join(parts).split("\n")
-    while lines and not lines[0].strip():
-        lines.pop(0)
-    return "\n".join(lines).rstrip()
-
-
-def _table_rows(table: Tag) -> list[Tag]:
-    """Rows of this table only (not of tables nested in its cells), thead first."""
-    rows: list[Tag] = []
-    head: list[Tag] = []
-    for child in table.find_all(["thead", "tbody", "tfoot", "tr"], recursive=False):
-        group = [child] if child.name == "tr" else child.find_all("tr", recursive=False)
-        (head if child.name == "thead" else rows).extend(group)
-    return head + rows
-
-
-def _is_layout_table(table: Tag, trs: list[Tag]) -> bool:
-    """One cell, or header-less cells holding lists, headings or code: layout, not data."""
-    cells = [cell for tr in trs for cell in tr.find_all(["td", "th"], recursive=False)]
-    if len(cells) == 1:
-        return True
-    if any(cell.name == "th" for cell in cells) or table.find("thead", recursive=False):
-        return False
-    return any(cell.find(_LAYOUT_BLOCKS) for cell in cells)
-
-
-def _pipe_row(cells: list[str]) -> str:
-    return "| " + " | ".join(cells) + " |"
-
-
-def _link_destination(href: str) -> str:
-    href = href.strip().replace("\n", "")
-    if _URL_NEEDS_BRACKETS.search(href):
-        return "<" + href.replace("<", "%3C").replace(">", "%3E") + ">"
-    return href
-
-
-def _title_part(title: object) -> str:
-    if not isinstance(title, str) or not title.strip():
-        return ""
-    return ' "%s"' % " ".join(title.split()).replace("\\", "\\\\").replace('"', '\\"')

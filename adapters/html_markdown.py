@@ -22,6 +22,8 @@ _REAL_TAG = re.compile(r"<[A-Za-z!/?]")
 _ESCAPED_START = re.compile(r"\s*&(?:amp;)*lt;[!/]?[A-Za-z]")
 MAX_DECODE_ROUNDS = 4
 
+_NEWLINE = re.compile(r"\r\n?")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # junk in a knowledge base; NUL breaks renderers
 _MAIN_HINT = re.compile(r"<main[\s>/]|role\s*=\s*[\"']?main\b", re.IGNORECASE)
 _FENCE = re.compile(r"^[ >]*(`{3,}|~{3,})")
 
@@ -33,7 +35,7 @@ def html_to_markdown(html: str, *, keep_images: bool = True) -> str:
     """
     if not isinstance(html, str):
         raise TypeError("html must be a str")
-    html = decode_escaped_markup(html.replace("\r\n", "\n"))
+    html = decode_escaped_markup(_CONTROL.sub("", _NEWLINE.sub("\n", html)))
     soup = BeautifulSoup(html, PARSER, multi_valued_attributes=None)  # class stays one string
     root = _main_content(soup, html) or soup
     try:
