@@ -43,16 +43,17 @@ def visible_text(html: str) -> str:
 
 
 def lines_outside_code(markdown: str) -> list[str]:
+    """The Markdown's lines, less the contents (not the fences) of fenced code blocks."""
     lines, fence = [], ""
     for line in markdown.split("\n"):
         match = _FENCE.match(line)
-        if fence:
-            if match and match.group(1).startswith(fence):
-                fence = ""
+        if fence and match and match.group(1).startswith(fence):
+            fence = ""
+        elif fence:
+            continue
         elif match:
             fence = match.group(1)
-        else:
-            lines.append(line)
+        lines.append(line)
     return lines
 
 
@@ -85,6 +86,6 @@ def _language(pre: Tag) -> str:
     for el in (code, pre, pre.parent, pre.parent.parent if pre.parent else None):
         for cls in (el.get("class") or []) if isinstance(el, Tag) else []:
             match = _LANGUAGE.match(cls)
-            if match and match.group(1) != "default":
+            if match and match.group(1) not in ("default", "none", "nohighlight"):  # "no language"
                 return match.group(1)
     return ""

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
+from bs4 import BeautifulSoup
+from bs4.element import Tag
 
 from adapters import html_to_markdown
 from markdown_oracle import lines_outside_code, outline, render, visible_text
@@ -223,3 +228,34 @@ def test_non_string_input_is_a_type_error() -> None:
 def test_empty_and_chrome_only_documents_convert_to_empty_markdown() -> None:
     assert html_to_markdown("") == ""
     assert html_to_markdown("<nav><a href='/'>Home</a></nav><script>x()</script>") == ""
+
+
+HEADING = re.compile(r"^h[1-6]$")
+
+
+# --- real documentation pages (Debian's python3.11-doc), when installed -----------------
+
+DOCS = Path("/usr/share/doc/python3.11/html")
+PAGES = ["library/json.html", "library/stdtypes.html", "library/asyncio.html", "tutorial/controlflow.html",
+         "howto/logging.html", "reference/expressions.html", "faq/programming.html", "c-api/typeobj.html"]
+
+
+@pytest.mark.skipif(not DOCS.is_dir(), reason="apt-get install python3.11-doc for the documentation corpus")
+@pytest.mark.parametrize("page", PAGES)
+def test_python_docs_page_keeps_headings_code_and_tables_and_drops_chrome(page: str) -> None:
+    html = (DOCS / page).read_text(encoding="utf-8")
+    markdown = html_to_markdown(html)
+    main = BeautifulSoup(html, "html.parser").find(attrs={"role": "main"})
+    rendered = BeautifulSoup(render(markdown), "html.parser")
+
+    def headings(soup: Tag) -> list[tuple[str, str]]:
+        return [(h.name, " ".join(h.get_text().replace("¶", "").split())) for h in soup.find_all(HEADING)]
+
+    assert headings(rendered) == headings(main)
+    assert [outline(str(pre)) for pre in rendered.find_all("pre")] == [
+        outline(str(pre.parent.parent)) if "highlight" in (pre.parent.get("class") or []) else outline(str(pre))
+        for pre in main.find_all("pre")
+    ]
+    assert len(rendered.find_all("table")) == len(main.find_all("table"))
+    assert "¶" not in markdown and "Quick search" not in markdown and "previous chapter" not in markdown
+    assert all(line == line.rstrip() for line in markdown.split("\n"))
