@@ -84,12 +84,17 @@ class HtmlConverter(MarkdownConverter):
                 return self._fenced_code(node, parent_tags)
             if name == "table":
                 return self._table(node, parent_tags)
-        strip_inside = should_remove_whitespace_inside(node)
         child_tags = {*parent_tags, name}
         if name in _INLINE_CONTEXT:
             child_tags.add("_inline")
         if name in _NO_FORMAT:
             child_tags.add("_noformat")
+        text = join_blocks(self._children(node, child_tags))
+        convert = self.get_conv_fn_cached(name)
+        return convert(node, text, parent_tags=parent_tags) if convert else text
+
+    def _children(self, node: Tag, child_tags: set[str]) -> list[str]:
+        strip_inside = should_remove_whitespace_inside(node)
         strings: list[str] = []
         for child in node.children:
             if isinstance(child, Tag):
@@ -102,9 +107,7 @@ class HtmlConverter(MarkdownConverter):
                 continue
             if text:
                 strings.append(text)
-        convert = self.get_conv_fn_cached(name)
-        text = join_blocks(strings)
-        return convert(node, text, parent_tags=parent_tags) if convert else text
+        return strings
 
     def process_text(self, el, parent_tags=None):
         if at_line_start(el):
@@ -195,7 +198,8 @@ class HtmlConverter(MarkdownConverter):
         if href.strip().lower().startswith(_UNSAFE_SCHEME):
             return prefix + text + suffix
         title = el.get("title")
-        if text.replace("\\", "") == href and _AUTOLINK_SCHEME.match(href) and not title:
+        autolink = _AUTOLINK_SCHEME.match(href) and link_destination(href) == href
+        if autolink and not title and text.replace("\\", "") == href:
             return f"{prefix}<{href}>{suffix}"
         return f"{prefix}[{text}]({link_destination(href)}{title_part(title)}){suffix}"
 
