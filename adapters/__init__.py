@@ -5,11 +5,14 @@ advertising it under the `kb_ingest.adapters` entry-point group from another pac
 """
 
 from adapters.base import Adapter, Identity, Issue, PayloadError, Record, RecordError
+from adapters.content_hub import ContentHubAdapter
 from adapters.generic_json import GenericJsonAdapter
+from adapters.html_markdown import html_to_markdown
 from adapters.registry import Registry, UnknownAdapter
 
 registry = Registry()
 registry.register(GenericJsonAdapter())
+registry.register(ContentHubAdapter())
 registry.load_entry_points()
 
 __all__ = [
@@ -21,5 +24,6 @@ __all__ = [
     "RecordError",
     "Registry",
     "UnknownAdapter",
+    "html_to_markdown",
     "registry",
 ]

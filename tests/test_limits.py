@@ -116,7 +116,11 @@ def test_an_endless_upload_is_refused_at_the_limit_without_reading_the_rest(serv
     scope = {
         "type": "http", "http_version": "1.1", "method": "POST", "scheme": "http", "path": JOBS, "raw_path": JOBS.encode(),
         "root_path": "", "query_string": b"", "client": ("127.0.0.1", 5000), "server": ("testserver", 80),
-        "headers": [(b"content-type", b"application/json"), (b"transfer-encoding", b"chunked")],
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"transfer-encoding", b"chunked"),
+            (b"authorization", service.client.headers["authorization"].encode()),
+        ],
     }  # fmt: skip
     service.client.blocking_portal.call(service.client.app, scope, receive, send)
     assert sent[0]["status"] == 413

@@ -22,13 +22,14 @@ def settings_overrides():
     return {"rate_limit_per_minute": 3}
 
 
-def get_from(service, ip: str, path: str = KBS) -> httpx.Response:
-    """A request from another client address, through the running app on its own event loop."""
+def token_request_from(service, ip: str) -> httpx.Response:
+    """A token request from a given client address, through the running app on its own event loop."""
 
     async def call() -> httpx.Response:
         transport = httpx.ASGITransport(app=service.client.app, client=(ip, 40000))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            return await client.get(path)
+            form = {"grant_type": "client_credentials", "client_id": str(uuid4()), "client_secret": "wrong"}
+            return await client.post("/api/v2/auth/token", data=form)
 
     return service.client.blocking_portal.call(call)
 
@@ -70,9 +71,15 @@ def test_health_probes_and_docs_are_never_limited(service):
     assert service.client.get(KBS).headers["ratelimit-remaining"] == "2"
 
 
-def test_each_client_address_has_its_own_count(service):
-    assert [get_from(service, "10.0.0.1").status_code for _ in range(4)] == [200, 200, 200, 429]
-    assert get_from(service, "10.0.0.2").status_code == 200
+def test_each_authenticated_client_has_its_own_count(service):
+    other = service.new_client(scopes=["*"])
+    assert [service.client.get(KBS).status_code for _ in range(4)] == [200, 200, 200, 429]
+    assert service.client.get(KBS, headers=other.headers).status_code == 200
+
+
+def test_token_requests_are_limited_per_client_address(service):
+    assert [token_request_from(service, "10.0.0.1").status_code for _ in range(4)] == [401, 401, 401, 429]
+    assert token_request_from(service, "10.0.0.2").status_code == 401
 
 
 @pytest.mark.parametrize("backend", ["postgres"])
@@ -80,6 +87,7 @@ def test_counts_are_shared_by_every_api_process_through_redis(service, redis_ser
     second = create_app(service.runtime.settings)
     with TestClient(second) as other_process:
         assert service.client.get(KBS).status_code == 200
+        other_process.headers.update(service.client.headers)
         assert other_process.get(KBS).status_code == 200
         assert service.client.get(KBS).status_code == 200
         assert other_process.get(KBS).status_code == 429

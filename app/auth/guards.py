@@ -19,6 +19,8 @@ def scope_guard(prefix: str) -> Guard:
     """A guard for the router mounted at `prefix`: 403 `Insufficient scope: <scope> required`."""
 
     def require_scope(connection: ASGIConnection[Any, Any, Any, Any], route_handler: BaseRouteHandler) -> None:
+        if connection.scope["method"] == "OPTIONS":
+            return  # Litestar's automatic OPTIONS answer reveals only the allowed methods; auth skips it too.
         principal: Principal = connection.user
         needed = scopes.required_for(connection.scope["path_template"], connection.scope["method"], route_handler.opt, prefix=prefix)
         if not scopes.grants(principal.scopes, needed):

@@ -25,6 +25,7 @@ class Submission:
     adapter_type: str
     knowledge_base_id: UUID
     data: Any
+    payload: bytes
     options: dict[str, Any] | None = None
 
 

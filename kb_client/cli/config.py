@@ -1,0 +1,99 @@
+"""Where `kbi` finds its settings: flags, then environment variables, then a TOML config file.
+
+The config file is `--config`, `$KBI_CONFIG` or `$XDG_CONFIG_HOME/kbi/config.toml`; its
+top-level keys are the defaults and `[profiles.NAME]` tables override them for
+`--profile NAME` (or `$KBI_PROFILE`):
+
+    url = "https://kb.example.com"
+    client_id = "migration-bot"
+    client_secret = "..."
+
+    [profiles.staging]
+    url = "https://kb.staging.example.com"
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import click
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CliSettings:
+    url: str = DEFAULT_URL
+    client_id: str | None = None
+    client_secret: str | None = None
+    token: str | None = None
+    scope: str | None = None
+    timeout: float = 60.0
+    max_body_bytes: int | None = None
+    max_records_per_job: int | None = None
+
+    def client_options(self) -> dict[str, Any]:
+        """Keyword arguments for `Client`: unset limits keep the client's defaults."""
+        options: dict[str, Any] = {"client_id": self.client_id, "client_secret": self.client_secret, "token": self.token,
+                                   "scope": self.scope, "timeout": self.timeout}
+        for name in ("max_body_bytes", "max_records_per_job"):
+            if getattr(self, name) is not None:
+                options[name] = getattr(self, name)
+        return options
+
+
+def env_var(name: str) -> str:
+    return f"KBI_{name.upper()}"
+
+
+def default_config_path(environ: Mapping[str, str]) -> Path:
+    base = environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "kbi" / "config.toml"
+
+
+def load(flags: Mapping[str, Any], *, config: Path | None, profile: str | None,
+         environ: Mapping[str, str] = os.environ) -> CliSettings:
+    """Flags win over the file, the file over defaults; click has already put `KBI_*` variables into `flags`."""
+    from_file = _read_file(config or default_config_path(environ), profile, required=config is not None)
+    values: dict[str, Any] = {}
+    for f in fields(CliSettings):
+        value = flags.get(f.name)
+        if value is None:
+            value = from_file.get(f.name)
+        if value is not None:
+            values[f.name] = _typed(f.name, value)
+    return CliSettings(**values)
+
+
+def _read_file(path: Path, profile: str | None, *, required: bool) -> dict[str, Any]:
+    if not path.exists():
+        if required or profile:
+            raise click.UsageError(f"config file {path} does not exist")
+        return {}
+    try:
+        document = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise click.UsageError(f"config file {path}: {error}") from None
+    values = {k: v for k, v in document.items() if k != "profiles"}
+    if profile:
+        profiles = document.get("profiles", {})
+        if profile not in profiles:
+            raise click.UsageError(f"config file {path} has no [profiles.{profile}]")
+        values.update(profiles[profile])
+    unknown = set(values) - {f.name for f in fields(CliSettings)}
+    if unknown:
+        raise click.UsageError(f"config file {path}: unknown keys {', '.join(sorted(unknown))}")
+    return values
+
+
+def _typed(name: str, value: Any) -> Any:
+    kinds = {"timeout": float, "max_body_bytes": int, "max_records_per_job": int}
+    try:
+        return kinds.get(name, str)(value)
+    except (TypeError, ValueError):
+        raise click.UsageError(f"{name} must be a number, got {value!r}") from None

@@ -1,0 +1,57 @@
+"""Reading the files `kbi submit` is given: JSON documents to upload whole, or records to batch.
+
+A `.jsonl`/`.ndjson` file (or `-`, standard input) holds one record per line and is
+read lazily, so a migration of any size runs in the memory of one batch. A `.json`
+document is uploaded as it is (streamed from disk), unless it must be split: then its
+records are taken out of the adapter's envelope and batched like the lines of a `.jsonl`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import click
+
+from kb_client import errors
+
+LINE_SUFFIXES = {".jsonl", ".ndjson"}
+
+
+def is_lines(name: str) -> bool:
+    return name == "-" or Path(name).suffix.lower() in LINE_SUFFIXES
+
+
+def lines_of(name: str) -> Iterator[Any]:
+    """Each non-blank line as JSON; a bad line is an `InvalidRecord` naming the file and line."""
+    stream: IO[str] = sys.stdin if name == "-" else open(name, encoding="utf-8")  # noqa: SIM115
+    try:
+        for number, line in enumerate(stream, start=1):
+            if line.strip():
+                yield _parsed(line, f"{name}:{number}")
+    finally:
+        if stream is not sys.stdin:
+            stream.close()
+
+
+def records_in_document(path: Path, adapter: str) -> list[Any]:
+    """The records inside a JSON document's envelope: `{"records": [...]}` or content-hub's `[[...], {...}]`."""
+    document = _parsed(path.read_text(encoding="utf-8"), str(path))
+    if adapter == "generic-json" and isinstance(document, dict) and isinstance(document.get("records"), list):
+        return document["records"]
+    if adapter == "content-hub" and isinstance(document, list) and document and isinstance(document[0], list):
+        return document[0]
+    if adapter not in ("generic-json", "content-hub"):
+        raise click.UsageError(f"{path}: kbi can split only generic-json and content-hub documents; "
+                               f"submit it without --batch-size, or as JSON lines")
+    raise click.UsageError(f"{path} is not a {adapter} document (no records list where the adapter expects one)")
+
+
+def _parsed(text: str, where: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise errors.InvalidRecord(f"{where}: not valid JSON: {error}") from None

@@ -1,0 +1,73 @@
+"""`kbi results JOB`: a job's per-record results as CSV or JSON lines, to fix and resubmit failures.
+
+`--records` prints the submitted records behind the results instead (generic-json jobs),
+as JSON lines that `kbi submit` takes back once they are fixed.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
+
+import click
+
+from kb_client.cli.app import State, json_option, kbi, pass_state
+from kb_client.cli.output import Output
+from kb_client.sync import Client
+
+COLUMNS = ["sourceId", "status", "action", "entryId", "error", "detail"]
+
+
+@kbi.command()
+@click.argument("job_id")
+@click.option("--failed", is_flag=True, help="Only the failed records (same as --status failed).")
+@click.option("--status", type=click.Choice(["success", "failed", "skipped"]), help="Only records with this outcome.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), help="Output format [default: csv; jsonl with --json].")
+@click.option("--records", is_flag=True, help="Print the submitted records of these results (JSON lines), ready to fix and resubmit.")
+@click.option("-o", "--output", "target", type=click.File("w", encoding="utf-8", lazy=True), default="-",
+              help="Write to this file instead of stdout.")
+@json_option
+@pass_state
+def results(state: State, job_id: str, failed: bool, status: str | None, fmt: str | None, records: bool,
+            target: IO[str], as_json: bool) -> None:
+    """Export JOB's per-record results (every page)."""
+    output = state.output(as_json)
+    if failed and status not in (None, "failed"):
+        raise click.UsageError("--failed and --status other than failed contradict each other")
+    rows = state.client.iter_results(job_id, status="failed" if failed else status)
+    if records:
+        _write_jsonl(target, _records_of(state.client, job_id, rows, output))
+    elif (fmt or ("jsonl" if output.as_json else "csv")) == "jsonl":
+        _write_jsonl(target, rows)
+    else:
+        writer = csv.DictWriter(target, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _write_jsonl(target: IO[str], values: Iterable[Any]) -> None:
+    for value in values:
+        target.write(json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n")
+    target.flush()
+
+
+def _records_of(client: Client, job_id: str, rows: Iterable[dict[str, Any]], output: Output) -> Iterator[Any]:
+    """Match results to the job's submitted records by source id (generic-json's `id`)."""
+    job = client.get_job(job_id, include_payload=True)
+    if job.adapter_type != "generic-json":
+        raise click.UsageError(f"--records knows generic-json jobs only; job {job_id} used {job.adapter_type}")
+    by_id: dict[str, Any] = {}
+    for record in (job.payload or {}).get("records", []):
+        if isinstance(record, dict) and isinstance(record.get("id"), (str, int)) and not isinstance(record.get("id"), bool):
+            by_id.setdefault(str(record["id"]).strip(), record)
+    without_id = 0
+    for row in rows:
+        record = by_id.get(row.get("sourceId") or "")
+        if record is None:
+            without_id += 1
+            continue
+        yield record
+    if without_id:
+        output.note(f"{without_id} results have no source id matching a submitted record (see the CSV for them)")

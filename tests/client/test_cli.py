@@ -1,0 +1,203 @@
+"""`kbi` against a live service: what a migration script or a CI job would run, and its exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from kb_client import Client
+from kb_client.cli import kbi
+from tests.client.records import articles
+
+
+@pytest.fixture
+def kbi_run(live_server):  # type: ignore[no-untyped-def]
+    def run(*args: str, input: str | None = None) -> Result:
+        return CliRunner().invoke(kbi, list(args), env=live_server.env, input=input, catch_exceptions=False)
+
+    return run
+
+
+def write_lines(path: Path, records: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+def test_submit_with_wait_batches_the_lines_and_exits_zero_when_every_job_completes(kbi_run, kb_id, tmp_path) -> None:
+    source = write_lines(tmp_path / "articles.jsonl", articles(25))
+    result = kbi_run("submit", str(source), "--kb", kb_id, "--batch-size", "10", "--wait", "--max-interval", "0.2", "--json")
+    assert result.exit_code == 0, result.stderr
+    jobs = json.loads(result.stdout)["jobs"]
+    assert [j["status"] for j in jobs] == ["completed"] * 3
+    assert [j["data"]["progress"]["successful"] for j in jobs] == [10, 10, 5]
+    assert "completed: 5/5 processed" in result.stderr
+
+
+def test_submit_uploads_a_json_document_whole_and_prints_its_job_id(kbi_run, client: Client, kb_id, tmp_path) -> None:
+    source = tmp_path / "export.json"
+    source.write_text(json.dumps({"records": articles(4)}))
+    result = kbi_run("submit", str(source), "--kb", kb_id)
+    assert result.exit_code == 0, result.stderr
+    (job_id,) = result.stdout.split()
+    assert "(whole file)" in result.stderr
+    assert client.wait(job_id).progress.successful == 4
+
+
+def test_submit_reads_json_lines_from_standard_input(kbi_run, client: Client, kb_id) -> None:
+    lines = "".join(json.dumps(r) + "\n" for r in articles(3))
+    result = kbi_run("submit", "-", "--kb", kb_id, input=lines)
+    assert result.exit_code == 0, result.stderr
+    (job_id,) = result.stdout.split()
+    assert client.wait(job_id).progress.successful == 3
+
+
+def test_a_bad_line_stops_the_submit_and_names_the_line_after_printing_what_was_sent(kbi_run, kb_id, tmp_path) -> None:
+    source = tmp_path / "broken.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in articles(3)) + "{not json\n")
+    result = kbi_run("submit", str(source), "--kb", kb_id, "--batch-size", "2")
+    assert result.exit_code == 1
+    assert len(result.stdout.split()) == 1
+    assert f"{source}:4: not valid JSON" in result.stderr
+    assert "records from index 2 on were not submitted" in result.stderr
+
+
+@pytest.mark.parametrize(("ending", "code"), [("completed", 0), ("failed", 3), ("cancelled", 4), ("pending", 6)])
+def test_status_exit_code_says_how_the_job_ended(live_server, kbi_run, client: Client, kb_id, ending, code) -> None:
+    if ending != "completed":
+        live_server.pause_worker()
+    job_id = client.submit_job(kb_id, {"records": articles(1)}).job_id
+    if ending == "failed":
+        live_server.fail_job(job_id, "adapter generic-json is no longer available")
+    elif ending == "cancelled":
+        client.cancel_job(job_id)
+    elif ending == "completed":
+        client.wait(job_id)
+    result = kbi_run("status", job_id)
+    assert result.exit_code == code
+    assert f"Job {job_id}: {ending}" in result.stdout
+
+
+def test_watch_exits_three_when_a_job_fails_and_five_when_time_runs_out(live_server, kbi_run, client: Client, kb_id) -> None:
+    live_server.pause_worker()
+    failing, waiting = (client.submit_job(kb_id, {"records": articles(2, start=n)}).job_id for n in (0, 10))
+    live_server.fail_job(failing, "adapter generic-json is no longer available")
+    failed = kbi_run("watch", failing, "--max-interval", "0.2", "--json")
+    assert failed.exit_code == 3
+    assert json.loads(failed.stdout)["jobs"][0]["result"]["error"] == "adapter generic-json is no longer available"
+    timed_out = kbi_run("watch", waiting, "--timeout", "0.5", "--max-interval", "0.2")
+    assert timed_out.exit_code == 5
+    assert "0/2 processed" in timed_out.stderr
+
+
+def test_failed_records_are_exported_fixed_and_resubmitted(kbi_run, client: Client, kb_id, tmp_path) -> None:
+    broken = [{"id": f"bad-{i}", "title": f"Broken {i}"} for i in range(3)]
+    job_id = client.submit_job(kb_id, {"records": articles(2) + broken}).job_id
+    client.wait(job_id)
+    report = kbi_run("results", job_id, "--failed")
+    assert report.exit_code == 0
+    lines = report.stdout.splitlines()
+    assert lines[0] == "sourceId,status,action,entryId,error,detail"
+    assert [line.split(",")[0] for line in lines[1:]] == ["bad-0", "bad-1", "bad-2"]
+    retry = tmp_path / "retry.jsonl"
+    assert kbi_run("results", job_id, "--failed", "--records", "-o", str(retry)).exit_code == 0
+    exported = [json.loads(line) for line in retry.read_text().splitlines()]
+    assert exported == broken
+    write_lines(retry, [{**record, "content": "Fixed."} for record in exported])
+    resubmitted = kbi_run("submit", str(retry), "--kb", kb_id, "--wait", "--max-interval", "0.2")
+    assert resubmitted.exit_code == 0, resubmitted.stderr
+    assert len(list(client.iter_entries(kb_id))) == 5
+
+
+def test_results_as_json_lines(kbi_run, client: Client, kb_id) -> None:
+    job_id = client.submit_job(kb_id, {"records": articles(3)}).job_id
+    client.wait(job_id)
+    result = kbi_run("results", job_id, "--json")
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r["sourceId"], r["status"], r["action"]) for r in rows] == [(f"doc-{i}", "success", "created") for i in range(3)]
+
+
+def test_cancel_reports_each_job_and_exits_one_if_any_could_not_be_cancelled(live_server, kbi_run, client: Client, kb_id) -> None:
+    done = client.wait(client.submit_job(kb_id, {"records": articles(1)}).job_id).id
+    live_server.pause_worker()
+    running = client.submit_job(kb_id, {"records": articles(1, start=5)}).job_id
+    result = kbi_run("cancel", running, done, "--json")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["jobs"] == [
+        {"jobId": running, "cancelled": True},
+        {"jobId": done, "cancelled": False, "statusCode": 409, "message": f"Job {done} is already completed"},
+    ]
+    assert client.get_job(running).status == "cancelled"
+
+
+def test_list_filters_jobs_by_status(live_server, kbi_run, client: Client, kb_id) -> None:
+    live_server.pause_worker()
+    pending = client.submit_job(kb_id, {"records": articles(1)}).job_id
+    client.cancel_job(client.submit_job(kb_id, {"records": articles(1, start=1)}).job_id)
+    listed = json.loads(kbi_run("list", "--status", "pending", "--json").stdout)
+    assert listed["total"] == 1 and [j["id"] for j in listed["jobs"]] == [pending]
+    table = kbi_run("list", "--all")
+    assert table.exit_code == 0 and "2 of 2 jobs" in table.stdout and pending in table.stdout
+
+
+def test_knowledge_bases_are_created_listed_and_their_entries_shown(kbi_run, client: Client) -> None:
+    created = kbi_run("kb", "create", "handbook", "--description", "staff handbook")
+    assert created.exit_code == 0
+    kb_id = created.stdout.strip()
+    assert kbi_run("kb", "create", "handbook", "--existing").stdout.strip() == kb_id
+    client.wait(client.submit_job(kb_id, {"records": articles(2)}).job_id)
+    listed = json.loads(kbi_run("kb", "list", "--json").stdout)
+    assert [(k["name"], k["entryCount"]) for k in listed["knowledgeBases"]] == [("handbook", 2)]
+    entries = json.loads(kbi_run("kb", "entries", kb_id, "--source-id", "doc-1", "--json").stdout)["entries"]
+    assert [e["title"] for e in entries] == ["Article 1"]
+    assert "generic-json" in kbi_run("adapters").stdout
+
+
+def test_usage_errors_exit_two(kbi_run, kb_id, tmp_path) -> None:
+    assert kbi_run("submit", str(tmp_path / "missing.json"), "--kb", kb_id).exit_code == 2
+    assert kbi_run("submit", "-", "--kb", kb_id, "--options", "[1]").exit_code == 2
+    assert kbi_run("status").exit_code == 2
+    assert kbi_run("list", "--status", "lost").exit_code == 2
+
+
+def test_a_service_error_exits_one_with_the_servers_message(kbi_run) -> None:
+    missing = str(uuid.uuid4())
+    result = kbi_run("status", missing, "--json")
+    assert result.exit_code == 1
+    assert json.loads(result.stderr) == {"error": "NotFound", "message": f"404 Job {missing} not found", "statusCode": 404}
+
+
+def test_settings_come_from_flags_then_environment_then_the_config_file(live_server, tmp_path) -> None:
+    config = tmp_path / "kbi.toml"
+    credentials = "".join(f'{name} = "{value}"\n' for name, value in live_server.credentials.items())
+    config.write_text(f'url = "http://127.0.0.1:1"\n{credentials}\n[profiles.local]\nurl = "{live_server.url}"\n')
+    runner = CliRunner()
+    by_profile = runner.invoke(kbi, ["--config", str(config), "--profile", "local", "adapters", "--json"])
+    assert by_profile.exit_code == 0, by_profile.stderr
+    by_env = runner.invoke(kbi, ["adapters"], env={"KBI_URL": live_server.url, "KBI_CONFIG": str(config)})
+    assert by_env.exit_code == 0, by_env.stderr
+    by_flag = runner.invoke(kbi, ["--url", live_server.url, "adapters"], env={**live_server.env, "KBI_URL": "http://127.0.0.1:1"})
+    assert by_flag.exit_code == 0, by_flag.stderr
+    unknown = runner.invoke(kbi, ["--config", str(config), "--profile", "prod", "adapters"])
+    assert unknown.exit_code == 2 and "no [profiles.prod]" in unknown.stderr
+
+
+def test_the_installed_kbi_command_pipes_job_ids_into_watch(live_server, kb_id, tmp_path) -> None:
+    kbi_bin = str(Path(sys.executable).parent / "kbi")
+    source = write_lines(tmp_path / "a.jsonl", articles(6))
+    env = {**live_server.env, "KBI_KNOWLEDGE_BASE": kb_id, "PATH": "/usr/bin:/bin"}
+    submitted = subprocess.run([kbi_bin, "submit", str(source), "--batch-size", "4"], env=env, capture_output=True,
+                               text=True, timeout=60)
+    assert submitted.returncode == 0, submitted.stderr
+    job_ids = submitted.stdout.split()
+    assert len(job_ids) == 2
+    watched = subprocess.run([kbi_bin, "watch", *job_ids, "--max-interval", "0.2"], env=env, capture_output=True,
+                             text=True, timeout=60)
+    assert watched.returncode == 0, watched.stderr
+    assert all(job_id in watched.stdout for job_id in job_ids)
