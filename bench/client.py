@@ -28,8 +28,8 @@ class Load:
 
 
 class Client:
-    def __init__(self, base_url: str) -> None:
-        self.http = httpx.Client(base_url=base_url, timeout=300)
+    def __init__(self, base_url: str, token: str) -> None:
+        self.http = httpx.Client(base_url=base_url, timeout=300, headers={"Authorization": f"Bearer {token}"})
 
     def close(self) -> None:
         self.http.close()
@@ -104,7 +104,7 @@ class Latency:
     served_per_second: float
 
 
-def poll_latency(base_url: str, job_ids: list[str], *, rate: float, seconds: float, connections: int = 32) -> Latency:
+def poll_latency(base_url: str, token: str, job_ids: list[str], *, rate: float, seconds: float, connections: int = 32) -> Latency:
     """Open-loop GETs at `rate` per second, round robin over the jobs of a running load
     (pending, processing and completed ones, as a dashboard would).
 
@@ -114,10 +114,10 @@ def poll_latency(base_url: str, job_ids: list[str], *, rate: float, seconds: flo
     keep-alive connections: httpx's async client spent more CPU per request (~4 ms) than
     the server, on the same two cores.
     """
-    return asyncio.run(_poll(urlsplit(base_url), job_ids, rate, seconds, connections))
+    return asyncio.run(_poll(urlsplit(base_url), token, job_ids, rate, seconds, connections))
 
 
-async def _poll(url: SplitResult, job_ids: list[str], rate: float, seconds: float, connections: int) -> Latency:
+async def _poll(url: SplitResult, token: str, job_ids: list[str], rate: float, seconds: float, connections: int) -> Latency:
     pool: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
     for _ in range(connections):
         pool.put_nowait(await asyncio.open_connection(url.hostname, url.port))
@@ -128,7 +128,7 @@ async def _poll(url: SplitResult, job_ids: list[str], rate: float, seconds: floa
         nonlocal errors
         reader, writer = await pool.get()
         try:
-            writer.write(f"GET {JOBS}/{job_id} HTTP/1.1\r\nHost: {url.netloc}\r\n\r\n".encode())
+            writer.write(f"GET {JOBS}/{job_id} HTTP/1.1\r\nHost: {url.netloc}\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
             head = await reader.readuntil(b"\r\n\r\n")
             length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:"))
             await reader.readexactly(length)

@@ -101,7 +101,7 @@ def _checkpoint(stack: Stack) -> None:
 def generic_json(stack: Stack, args: argparse.Namespace) -> list[Figure]:
     n = args.records
     factory = RecordFactory()
-    client = Client(stack.base_url)
+    client = Client(stack.base_url, stack.token)
     try:
         _say(f"generating {n:,} records")
         records = list(factory.records(n))
@@ -198,7 +198,7 @@ def _cancel_and_polling(stack: Stack, client: Client, data: list[bytes], seconds
     cancel_ms = client.cancel(first) * 1000
     before = client.job(first)["data"]["progress"]
     _say(f"polling at 200 requests/s for {seconds:g} s")
-    latency = poll_latency(stack.base_url, job_ids, rate=200, seconds=seconds)
+    latency = poll_latency(stack.base_url, stack.token, job_ids, rate=200, seconds=seconds)
     frozen = client.job(first)["data"]["progress"] == before
     running = sum(client.job(j)["status"] in ("pending", "processing") for j in job_ids)
     figures = [
@@ -225,7 +225,7 @@ def content_hub_rows(stack: Stack, args: argparse.Namespace) -> list[Figure]:
     html_pages = content_hub.pages(count)
     documents = [content_hub.document(i, name, html) for i, (name, html) in enumerate(html_pages)]
     bare = content_hub.bare_conversion_rate(html_pages)
-    client = Client(stack.base_url)
+    client = Client(stack.base_url, stack.token)
     rates = {}
     try:
         for workers in (1, 2):

@@ -8,7 +8,9 @@ interrupted.
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -84,6 +86,8 @@ class Stack:
         self.threads = threads
         self.workdir = workdir
         self.database = f"kbi_bench_{uuid.uuid4().hex[:10]}"
+        self.secret_key = secrets.token_urlsafe(48)
+        self.token = ""
         self.namespace = f"kbi-bench-{uuid.uuid4().hex[:10]}"
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -102,6 +106,12 @@ class Stack:
             REDIS_URL=self.redis_url,
             REDIS_NAMESPACE=self.namespace,
             LOG_LEVEL="WARNING",
+            SECRET_KEY=self.secret_key,
+            BOOTSTRAP_CLIENT="false",
+            ACCESS_TOKEN_LIFETIME="86400",
+            # The limiter still counts every request (its cost is part of the figures) but
+            # never refuses the benchmark's own polling and submissions.
+            RATE_LIMIT_PER_MINUTE="100000000",
             **extra,
         )
         if self.batch_size:
@@ -112,6 +122,7 @@ class Stack:
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{self.database}"')
         subprocess.run([str(BIN / "kb-ingest"), "migrate"], env=self.env(), cwd=ROOT, check=True)
+        credentials = self._new_client()
         self.api = Process(
             "api",
             [str(BIN / "uvicorn"), "app.main:create_app", "--factory", "--port", str(self.port), "--log-level", "warning", "--no-access-log"],
@@ -119,7 +130,24 @@ class Stack:
             self.workdir / "api.log",
         )
         self._wait_ready()
+        self.token = self._token(credentials)
         self.start_workers(workers)
+
+    def _new_client(self) -> dict[str, str]:
+        """A workspace and a `*` client in it, made as an operator would (`kb-ingest clients create`)."""
+
+        def admin(*args: str) -> dict[str, str]:
+            out = subprocess.run([str(BIN / "kb-ingest"), *args, "--json"], env=self.env(), cwd=ROOT, check=True, capture_output=True)
+            return json.loads(out.stdout)
+
+        workspace = admin("workspaces", "create", "bench")["workspace_id"]
+        return admin("clients", "create", "--workspace", workspace, "--scope", "*", "--name", "bench")
+
+    def _token(self, credentials: dict[str, str]) -> str:
+        form = {"grant_type": "client_credentials", "client_id": credentials["client_id"], "client_secret": credentials["client_secret"]}
+        response = httpx.post(f"{self.base_url}/api/v2/auth/token", data=form, timeout=60)
+        response.raise_for_status()
+        return response.json()["access_token"]
 
     def stop_workers(self) -> None:
         if self.workers is not None:

@@ -5,6 +5,7 @@ import pytest
 
 from app.services import payloads
 from app.services.planning import plan_batches
+from adapters import registry
 from adapters.generic_json import GenericJsonAdapter
 
 JOBS = "/api/v2/data-ingestion/jobs"
@@ -68,3 +69,14 @@ def test_records_not_found_in_the_payload_keep_the_whole_payload():
     body, records_pointer = payloads.envelope(data, list(data["documents"].values()))
     assert records_pointer is None
     assert orjson.loads(payloads.reassemble(body, records_pointer, [])) == data
+
+
+def test_content_hub_documents_are_stored_once():
+    adapter = registry.get("content-hub")
+    document = {"content": {"documentIdentifier": "Page://a", "inlineContent": {"textContent": {"data": "<p>x</p>"}, "type": "TEXT"}}}
+    data = [[document, {**document, "content": {**document["content"], "documentIdentifier": "Page://b"}}], {"timeTaken": "1ms"}]
+    items = adapter.items(data)
+    body, records_pointer = payloads.envelope(data, items)
+    assert records_pointer == "/0"
+    batches = [b.items for b in plan_batches(adapter, items, batch_size=1).batches]
+    assert orjson.loads(payloads.reassemble(body, records_pointer, batches)) == data

@@ -4,8 +4,9 @@ The records make up nearly all of a payload and the batches already hold every o
 them, so the payload row keeps only the envelope (the payload with its records array
 emptied) and where the records go back. `includePayload` reassembles the payload from
 the two; a submission no longer compresses and writes its records twice, which was a
-third of the API's CPU per job. An adapter whose `items()` does not return a list found
-in the payload as is (top level, or one key or index down) gets the whole payload stored.
+third of the API's CPU per job. The records are found where `items()` took them from: the
+payload itself, or a list one key or index down equal to them (a copy compares element by
+element, each the same object, so cheaply); anywhere else, the whole payload is stored.
 """
 
 from __future__ import annotations
@@ -28,11 +29,11 @@ def envelope(data: Any, items: list[Any]) -> tuple[bytes, str | None]:
         return blobs.pack(b"null"), WHOLE_PAYLOAD
     if isinstance(data, dict):
         for key, value in data.items():
-            if value is items:
+            if value is items or (isinstance(value, list) and value == items):
                 return blobs.pack(orjson.dumps({**data, key: None})), "/" + key.replace("~", "~0").replace("/", "~1")
     if isinstance(data, list):
         for index, value in enumerate(data):
-            if value is items:
+            if value is items or (isinstance(value, list) and value == items):
                 return blobs.pack(orjson.dumps([None if i == index else v for i, v in enumerate(data)])), f"/{index}"
     return blobs.pack(orjson.dumps(data)), None
 
