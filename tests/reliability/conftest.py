@@ -21,7 +21,7 @@ from app.main import create_app
 from app.runtime import build_runtime
 from app.settings import Settings
 from tests import services
-from tests.conftest import Service
+from tests.conftest import TEST_SETTINGS, Service
 from tests.reliability import ledger, processes
 
 # Worker settings for these tests: dead workers' messages come back after 3 s instead of a
@@ -48,13 +48,7 @@ class Cluster:
 
     @property
     def env(self) -> dict[str, str]:
-        s = self.settings
-        return {
-            **WORKER_ENV,
-            "DATABASE_URL": s.database_url or "",
-            "REDIS_URL": s.redis_url or "",
-            "REDIS_NAMESPACE": s.redis_namespace,
-        }
+        return process_env(self.settings)
 
     def start_worker(self, threads: int = 2, **settings: Any) -> processes.Process:
         """A `kb-ingest-worker` process; `settings` (e.g. max_batch_attempts=3) go to its environment."""
@@ -127,7 +121,8 @@ def make_cluster(postgres, throwaway_redis, tmp_path):  # type: ignore[no-untype
             redis_url=redis_url or throwaway_redis.url,
             redis_namespace=f"kbi-rel-{uuid.uuid4().hex[:10]}",
             log_json=False,
-            **overrides,
+            secret_key="reliability-test-signing-key-" + uuid.uuid4().hex,
+            **{**TEST_SETTINGS, **overrides},
         )
         if api_env is None:
             cluster, close = _in_process_api(settings, tmp_path)
@@ -152,17 +147,29 @@ def _in_process_api(settings: Settings, workdir: Path) -> tuple[Cluster, Callabl
     return cluster, lambda: client.__exit__(None, None, None)
 
 
+def process_env(s: Settings) -> dict[str, str]:
+    """The environment our worker and API processes need to join this cluster."""
+    return {
+        **WORKER_ENV,
+        "DATABASE_URL": s.database_url or "",
+        "REDIS_URL": s.redis_url or "",
+        "REDIS_NAMESPACE": s.redis_namespace,
+        "SECRET_KEY": s.secret_key or "",
+        "SECRET_HASH_COST": str(s.secret_hash_cost),
+    }
+
+
 def _api_process(
     settings: Settings, workdir: Path, api_env: dict[str, str], overrides: dict[str, Any]
 ) -> tuple[Cluster, Callable[[], None]]:
     runtime = build_runtime(settings)  # this process's view of the database and broker
-    cluster = Cluster(Service("cluster", httpx.Client(), runtime), settings, workdir)
     port = processes.free_port()
-    env = {**cluster.env, **{k.upper(): str(v) for k, v in overrides.items()}, **api_env}
+    env = {**process_env(settings), **{k.upper(): str(v) for k, v in overrides.items()}, **api_env}
     api = processes.api(env, workdir / "api.log", port).start()
-    cluster.processes.append(api)
     processes.wait_for_api(port)
-    cluster.service.client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)  # type: ignore[assignment]
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+    cluster = Cluster(Service("cluster", client, runtime), settings, workdir)  # type: ignore[arg-type]
+    cluster.processes.append(api)
 
     def close() -> None:
         cluster.service.client.close()
