@@ -17,7 +17,6 @@ import orjson
 import psycopg
 
 from adapters.generic_json import GenericJsonAdapter
-from app.models import DEFAULT_WORKSPACE_ID
 from app.services.hashing import content_hash
 from bench import usage
 
@@ -27,14 +26,14 @@ COLUMNS = (
 )
 
 
-def _rows(records: Iterable[dict[str, Any]], knowledge_base_id: uuid.UUID) -> list[tuple[Any, ...]]:
+def _rows(records: Iterable[dict[str, Any]], workspace_id: uuid.UUID, knowledge_base_id: uuid.UUID) -> list[tuple[Any, ...]]:
     adapter = GenericJsonAdapter()
     now = datetime.now(UTC)
     rows = []
     for raw in records:
         record = adapter.normalize(raw, {})
         rows.append((
-            uuid.uuid4(), DEFAULT_WORKSPACE_ID, knowledge_base_id, record.source_id, record.title, record.content,
+            uuid.uuid4(), workspace_id, knowledge_base_id, record.source_id, record.title, record.content,
             record.content_type, orjson.dumps(record.metadata).decode(), orjson.dumps(record.tags).decode(), record.url,
             content_hash(adapter.fingerprint(raw, {})), 1, None, now, now,
         ))  # fmt: skip
@@ -49,9 +48,9 @@ class Ceiling:
     server_cpu: float
 
 
-def copy_records(database_url: str, knowledge_base_id: str, records: Iterable[dict[str, Any]]) -> Ceiling:
+def copy_records(database_url: str, workspace_id: str, knowledge_base_id: str, records: Iterable[dict[str, Any]]) -> Ceiling:
     """COPY the records into the knowledge base, commit included, with the CPU it took on both ends."""
-    rows = _rows(records, uuid.UUID(knowledge_base_id))
+    rows = _rows(records, uuid.UUID(workspace_id), uuid.UUID(knowledge_base_id))
     with psycopg.connect(database_url) as conn:
         backend = conn.info.backend_pid
         server_before, client_before = usage.cpu_seconds(backend), time.process_time()

@@ -110,7 +110,7 @@ def generic_json(stack: Stack, args: argparse.Namespace) -> list[Figure]:
             (factory.record(i, revision=2) if i % 10 == 0 else r for i, r in enumerate(records)), max_bytes=MAX_JOB_BYTES - 1024
         )
         _say(f"{len(data)} jobs of at most {max(len(d) for d in data) / MB:.1f} MB; COPY ceiling")
-        measured = copy_records(stack.database_url, client.create_kb("ceiling"), records)
+        measured = copy_records(stack.database_url, stack.workspace_id, client.create_kb("ceiling"), records)
         del records
         ceiling = measured.rows / measured.seconds
         with psycopg.connect(stack.database_url, autocommit=True) as conn:

@@ -88,6 +88,7 @@ class Stack:
         self.database = f"kbi_bench_{uuid.uuid4().hex[:10]}"
         self.secret_key = secrets.token_urlsafe(48)
         self.token = ""
+        self.workspace_id = ""
         self.namespace = f"kbi-bench-{uuid.uuid4().hex[:10]}"
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -123,6 +124,7 @@ class Stack:
             conn.execute(f'CREATE DATABASE "{self.database}"')
         subprocess.run([str(BIN / "kb-ingest"), "migrate"], env=self.env(), cwd=ROOT, check=True)
         credentials = self._new_client()
+        self.workspace_id = credentials["workspace_id"]
         self.api = Process(
             "api",
             [str(BIN / "uvicorn"), "app.main:create_app", "--factory", "--port", str(self.port), "--log-level", "warning", "--no-access-log"],
