@@ -16,6 +16,12 @@ import orjson
 from adapters.base import Adapter
 from app.services import blobs
 
+# A batch also ends before this much raw JSON: 500 generic-json records of a few KB stay
+# one batch, while 500 content-hub pages of ~100 KB (a minute of HTML conversion) become
+# a dozen batches that every worker process can share.
+MAX_BATCH_BYTES = 4 * 1024 * 1024
+_FLAG = {True: b"true", False: b"false"}
+
 
 @dataclass(frozen=True, slots=True)
 class PlannedBatch:
@@ -32,12 +38,13 @@ class Plan:
 def plan_batches(adapter: Adapter, items: list[Any], *, batch_size: int) -> Plan:
     source_ids = [_source_id_or_none(adapter, item) for item in items]
     last_index = {source_id: index for index, source_id in enumerate(source_ids) if source_id is not None}
+    encoded = [orjson.dumps(item) for item in items]
     batches = [
         PlannedBatch(
             len(chunk),
-            blobs.pack(orjson.dumps([[index, last_index.get(source_ids[index], index) != index, items[index]] for index in chunk])),
+            blobs.pack(b"[" + b",".join(b"[%d,%s,%s]" % (i, _FLAG[last_index.get(source_ids[i], i) != i], encoded[i]) for i in chunk) + b"]"),
         )
-        for chunk in _chunks(len(items), batch_size)
+        for chunk in _chunks([len(e) for e in encoded], batch_size)
     ]
     return Plan(record_count=len(items), batches=batches)
 
@@ -54,6 +61,13 @@ def _source_id_or_none(adapter: Adapter, item: Any) -> str | None:
         return None
 
 
-def _chunks(count: int, size: int) -> Iterator[range]:
-    for start in range(0, count, size):
-        yield range(start, min(start + size, count))
+def _chunks(sizes: list[int], count: int) -> Iterator[range]:
+    """Runs of at most `count` records and, unless one record alone is larger, MAX_BATCH_BYTES."""
+    start, total = 0, 0
+    for index, size in enumerate(sizes):
+        if index > start and (index - start == count or total + size > MAX_BATCH_BYTES):
+            yield range(start, index)
+            start, total = index, 0
+        total += size
+    if start < len(sizes):
+        yield range(start, len(sizes))
