@@ -7,7 +7,6 @@ so two workers never race on the same entry of one job.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +19,6 @@ from app.services import blobs
 # one batch, while 500 content-hub pages of ~100 KB (a minute of HTML conversion) become
 # a dozen batches that every worker process can share.
 MAX_BATCH_BYTES = 4 * 1024 * 1024
-_FLAG = {True: b"true", False: b"false"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,17 +34,29 @@ class Plan:
 
 
 def plan_batches(adapter: Adapter, items: list[Any], *, batch_size: int) -> Plan:
+    """Batches of at most `batch_size` records and, unless one record alone is larger,
+    MAX_BATCH_BYTES; each is serialized and compressed as soon as it is full, so no more
+    than one batch of serialized records is held at a time."""
     source_ids = [_source_id_or_none(adapter, item) for item in items]
     last_index = {source_id: index for index, source_id in enumerate(source_ids) if source_id is not None}
-    encoded = [orjson.dumps(item) for item in items]
-    batches = [
-        PlannedBatch(
-            len(chunk),
-            blobs.pack(b"[" + b",".join(b"[%d,%s,%s]" % (i, _FLAG[last_index.get(source_ids[i], i) != i], encoded[i]) for i in chunk) + b"]"),
-        )
-        for chunk in _chunks([len(e) for e in encoded], batch_size)
-    ]
+    batches: list[PlannedBatch] = []
+    parts: list[bytes] = []
+    size = 0
+    for index, item in enumerate(items):
+        encoded = orjson.dumps(item)
+        if parts and (len(parts) == batch_size or size + len(encoded) > MAX_BATCH_BYTES):
+            batches.append(_batch(parts))
+            parts, size = [], 0
+        superseded = last_index.get(source_ids[index], index) != index
+        parts.append(b"[%d,%s,%s]" % (index, b"true" if superseded else b"false", encoded))
+        size += len(encoded)
+    if parts:
+        batches.append(_batch(parts))
     return Plan(record_count=len(items), batches=batches)
+
+
+def _batch(parts: list[bytes]) -> PlannedBatch:
+    return PlannedBatch(len(parts), blobs.pack(b"[" + b",".join(parts) + b"]"))
 
 
 def decode_batch(blob: bytes) -> list[tuple[int, bool, Any]]:
@@ -59,15 +69,3 @@ def _source_id_or_none(adapter: Adapter, item: Any) -> str | None:
         return adapter.identify(item).source_id
     except Exception:  # noqa: BLE001 - any failure here is reported per record by the worker
         return None
-
-
-def _chunks(sizes: list[int], count: int) -> Iterator[range]:
-    """Runs of at most `count` records and, unless one record alone is larger, MAX_BATCH_BYTES."""
-    start, total = 0, 0
-    for index, size in enumerate(sizes):
-        if index > start and (index - start == count or total + size > MAX_BATCH_BYTES):
-            yield range(start, index)
-            start, total = index, 0
-        total += size
-    if start < len(sizes):
-        yield range(start, len(sizes))
