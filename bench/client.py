@@ -85,10 +85,12 @@ class Client:
             raise RuntimeError(f"{len(failed)} jobs did not complete, e.g. {failed[0]['status']}: {failed[0].get('error')}")
         return Load(elapsed, jobs)
 
-    def cancel(self, job_id: str) -> float:
-        """Seconds from sending DELETE until a GET shows the job cancelled."""
+    def cancel(self, job_id: str) -> float | None:
+        """Seconds from sending DELETE until a GET shows the job cancelled; None when it had already finished (409)."""
         started = time.perf_counter()
         response = self.http.delete(f"{JOBS}/{job_id}")
+        if response.status_code == 409:
+            return None
         if response.status_code != 204:
             raise RuntimeError(f"cancel refused: {response.status_code} {response.text[:300]}")
         while self.job(job_id)["status"] != "cancelled":

@@ -190,12 +190,9 @@ def _cancel_and_polling(stack: Stack, client: Client, data: list[bytes], seconds
     kb = client.create_kb("cancel")
     _say("load for cancellation and polling (queued while the workers are stopped)")
     stack.stop_workers()
-    job_ids = [client.submit(job_body(kb, d)) for d in data * (1 if len(data) > 3 else 3)]
+    job_ids = [client.submit(job_body(kb, d)) for d in data * max(1, 12 // len(data))]
     stack.start_workers(stack.worker_processes)
-    first = job_ids[0]
-    while client.job(first)["data"]["progress"]["processed"] == 0:
-        time.sleep(0.01)
-    cancel_ms = client.cancel(first) * 1000
+    first, cancel_ms = _cancel_a_running_job(client, job_ids)
     before = client.job(first)["data"]["progress"]
     _say(f"polling at 200 requests/s for {seconds:g} s")
     latency = poll_latency(stack.base_url, stack.token, job_ids, rate=200, seconds=seconds)
@@ -214,6 +211,19 @@ def _cancel_and_polling(stack: Stack, client: Client, data: list[bytes], seconds
     for job_id in job_ids:
         client.http.delete(f"/api/v2/data-ingestion/jobs/{job_id}")
     return figures
+
+
+def _cancel_a_running_job(client: Client, job_ids: list[str]) -> tuple[str, float]:
+    """DELETE the first job seen processing with records applied; (job id, ms to cancelled)."""
+    for job_id in job_ids:
+        while (job := client.job(job_id))["status"] == "pending" or (
+            job["status"] == "processing" and job["data"]["progress"]["processed"] == 0
+        ):
+            time.sleep(0.01)
+        seconds = client.cancel(job_id) if job["status"] == "processing" else None
+        if seconds is not None:
+            return job_id, seconds * 1000
+    raise RuntimeError("every job of the load finished before one could be cancelled")
 
 
 def content_hub_rows(stack: Stack, args: argparse.Namespace) -> list[Figure]:
