@@ -60,7 +60,6 @@ class Settings:
     access_token_lifetime: int = 3600
     bootstrap_client: bool | None = None
     secret_hash_cost: int = 15
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def embedded(self) -> bool:
@@ -83,7 +82,7 @@ class Settings:
         values: dict[str, object] = {}
         for f in fields(cls):
             raw = env.get(f.name.upper())
-            if raw is None or raw == "" or f.name == "extra":
+            if raw is None or raw == "":
                 continue
             values[f.name] = _coerce(f.name, f.type, raw)
         return cls(**values)
