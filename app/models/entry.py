@@ -29,6 +29,10 @@ class Entry(SQLModel, table=True):
     tags: list[str] = Field(default_factory=list, sa_column=Column(JsonColumn, nullable=False))
     url: str | None = Field(default=None, sa_column=Column(Text))
     content_hash: str = Field(max_length=64)
+    # The fingerprint of the raw record last written here (or found unchanged): a re-run
+    # of the same export is matched on it without normalizing anything. NULL for entries
+    # written before it existed; the next re-run fills it in.
+    source_hash: str | None = Field(default=None, max_length=32)
     version: int = 1
     last_job_id: UUID | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))

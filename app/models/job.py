@@ -82,8 +82,10 @@ class JobBatch(SQLModel, table=True):
     """A slice of a job's records: the unit of work of one Dramatiq message.
 
     `items` is JSON `[[seq, superseded, raw_record], ...]`, zstd-compressed
-    (`app.services.blobs`); `done` flips in the same transaction that applies the batch,
-    which is what makes redelivery harmless.
+    (`app.services.blobs`); `manifest` is what the API learnt of each record while
+    planning (`app.services.manifests`), so that a worker finds the unchanged records of
+    a re-run without reading `items` at all. `done` flips in the same transaction that
+    applies the batch, which is what makes redelivery harmless.
     """
 
     __tablename__ = "job_batches"
@@ -92,6 +94,8 @@ class JobBatch(SQLModel, table=True):
     seq: int = Field(primary_key=True)
     record_count: int
     items: bytes = Field(sa_column=Column(Blob, nullable=False))
+    # NULL for batches planned before manifests existed: their workers read `items`.
+    manifest: bytes | None = Field(default=None, sa_column=Column(Blob, nullable=True))
     done: bool = False
     attempts: int = 0
     enqueued_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))

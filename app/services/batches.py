@@ -1,5 +1,9 @@
 """Running one batch of a job: claim it, decide per record, apply everything in one transaction.
 
+Deciding starts from the batch's manifest: the records it settles (superseded, deletes,
+raw input unchanged since the entry was written) are never read; the batch's records
+are fetched and parsed only when some are left, and then only those are looked at.
+
 Every step is safe to run twice. The batch's `done` flag flips in the same transaction
 that writes its entries, results and counters, so a redelivered message finds it done
 and does nothing; a batch in flight when its job is cancelled rolls back whole, so the
@@ -20,8 +24,22 @@ from sqlalchemy.orm import Session, sessionmaker
 from adapters import Registry, UnknownAdapter
 from app.db import transaction
 from app.models import ACTIVE_STATUSES, Job, JobBatch, JobStatus
-from app.services import entry_writes, results
-from app.services.ingest import CREATED, DELETED, SKIPPED, SUCCESS, UNCHANGED, UPDATED, Decision, Outcome, decide, identify_all
+from adapters.base import Adapter
+from app.services import entry_writes, manifests, results
+from app.services.ingest import (
+    CREATED,
+    DELETED,
+    SKIPPED,
+    SUCCESS,
+    UNCHANGED,
+    UPDATED,
+    Decision,
+    Outcome,
+    Stored,
+    decide,
+    identify_all,
+    triage,
+)
 from app.services.planning import decode_batch
 from app.services.record_checks import RecordLimits
 from app.timestamps import utcnow
@@ -39,7 +57,7 @@ class Claim:
     knowledge_base_id: UUID
     adapter_type: str
     options: dict[str, Any]
-    items: bytes
+    manifest: bytes | None
     attempts: int
 
 
@@ -63,19 +81,38 @@ def run_batch(
         with transaction(sessions) as session:
             fail_job(session, job_id=job_id, reason=f"adapter {claim.adapter_type} is no longer available")
         return "failed: unknown adapter"
-    identified = identify_all(adapter, decode_batch(claim.items))
-    with transaction(sessions) as session:
-        existing = entry_writes.stored_hashes(
-            session,
-            knowledge_base_id=claim.knowledge_base_id,
-            source_ids=[i.identity.source_id for i in identified if i.identity is not None],
-        )
-    decision = decide(adapter, claim.options, identified, existing, limits)
+    decision = _decide(sessions, job_id=job_id, seq=seq, claim=claim, adapter=adapter, limits=limits)
     try:
         with transaction(sessions) as session:
             return apply_batch(session, job_id=job_id, seq=seq, claim=claim, decision=decision)
     except _Abandoned as reason:
         return f"abandoned: {reason}"
+
+
+def _decide(sessions: sessionmaker[Session], *, job_id: UUID, seq: int, claim: Claim, adapter: Adapter, limits: RecordLimits) -> Decision:
+    if claim.manifest is None:  # planned before manifests: every record is read
+        identified = identify_all(adapter, _read_items(sessions, job_id=job_id, seq=seq))
+        existing = _stored(sessions, claim, [i.identity.source_id for i in identified if i.identity is not None])
+        return decide(adapter, claim.options, identified, existing, limits)
+    lines = manifests.decode(claim.manifest)
+    existing = _stored(sessions, claim, [line.source_id for line in lines if line.source_id is not None])
+    decision, unread = triage(lines, existing)
+    if unread:
+        items = [item for item in _read_items(sessions, job_id=job_id, seq=seq) if item[0] in unread]
+        fingerprints = {line.seq: line.fingerprint for line in lines}
+        decide(adapter, claim.options, identify_all(adapter, items), existing, limits, fingerprints=fingerprints, into=decision)
+    return decision
+
+
+def _stored(sessions: sessionmaker[Session], claim: Claim, source_ids: list[str]) -> dict[str, Stored]:
+    with transaction(sessions) as session:
+        return entry_writes.stored_hashes(session, knowledge_base_id=claim.knowledge_base_id, source_ids=source_ids)
+
+
+def _read_items(sessions: sessionmaker[Session], *, job_id: UUID, seq: int) -> list[tuple[int, bool, Any]]:
+    with transaction(sessions) as session:
+        blob = session.execute(select(JobBatch.items).where(JobBatch.job_id == job_id, JobBatch.seq == seq)).scalar_one()
+    return decode_batch(blob)
 
 
 def claim_batch(session: Session, *, job_id: UUID, seq: int, max_attempts: int | None = None) -> Claim | None:
@@ -89,7 +126,7 @@ def claim_batch(session: Session, *, job_id: UUID, seq: int, max_attempts: int |
     if job is None or job.status not in ACTIVE_STATUSES:
         return None
     batch = session.execute(
-        select(JobBatch.done, JobBatch.items, JobBatch.attempts).where(JobBatch.job_id == job_id, JobBatch.seq == seq)
+        select(JobBatch.done, JobBatch.manifest, JobBatch.attempts).where(JobBatch.job_id == job_id, JobBatch.seq == seq)
     ).first()
     if batch is None or batch.done:
         return None
@@ -111,7 +148,7 @@ def claim_batch(session: Session, *, job_id: UUID, seq: int, max_attempts: int |
         knowledge_base_id=job.knowledge_base_id,
         adapter_type=job.adapter_type,
         options=job.options,
-        items=batch.items,
+        manifest=batch.manifest,
         attempts=batch.attempts + 1,
     )
 
@@ -181,6 +218,7 @@ def _write(session: Session, *, job_id: UUID, claim: Claim, decision: Decision) 
         session, workspace_id=claim.workspace_id, knowledge_base_id=claim.knowledge_base_id, job_id=job_id, writes=writes
     )
     removed = entry_writes.remove(session, knowledge_base_id=claim.knowledge_base_id, deletes=decision.deletes)
+    entry_writes.refresh_source_hashes(session, refreshes=decision.refreshes)
     outcomes = []
     for w in writes:
         source_id = w.record.source_id

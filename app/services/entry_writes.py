@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from uuid import UUID, uuid4
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from app.models import Entry
 from app.services import postgres_writes
-from app.services.ingest import Delete, Write
+from app.services.ingest import Delete, Stored, Write
 from app.timestamps import utcnow
 
 ENTRIES = Entry.__table__
@@ -23,18 +23,18 @@ ENTRIES = Entry.__table__
 ROWS_PER_STATEMENT = 1000
 
 
-def stored_hashes(session: Session, *, knowledge_base_id: UUID, source_ids: Iterable[str]) -> dict[str, tuple[UUID, str]]:
+def stored_hashes(session: Session, *, knowledge_base_id: UUID, source_ids: Iterable[str]) -> dict[str, Stored]:
     ids = list(set(source_ids))
     if postgres_writes.on_postgres(session):
         return postgres_writes.stored_hashes(session, knowledge_base_id=knowledge_base_id, source_ids=ids)
-    found: dict[str, tuple[UUID, str]] = {}
+    found: dict[str, Stored] = {}
     for start in range(0, len(ids), ROWS_PER_STATEMENT):
         rows = session.execute(
-            select(ENTRIES.c.source_id, ENTRIES.c.id, ENTRIES.c.content_hash).where(
+            select(ENTRIES.c.source_id, ENTRIES.c.id, ENTRIES.c.content_hash, ENTRIES.c.source_hash).where(
                 ENTRIES.c.knowledge_base_id == knowledge_base_id, ENTRIES.c.source_id.in_(ids[start : start + ROWS_PER_STATEMENT])
             )
         )
-        found.update({source_id: (entry_id, digest) for source_id, entry_id, digest in rows})
+        found.update({source_id: Stored(entry_id, digest, source_hash) for source_id, entry_id, digest, source_hash in rows})
     return found
 
 
@@ -63,6 +63,7 @@ def upsert(
             set_={
                 **{name: stmt.excluded[name] for name in ("title", "content", "content_type", "metadata", "tags", "url")},
                 "content_hash": stmt.excluded.content_hash,
+                "source_hash": stmt.excluded.source_hash,
                 "last_job_id": stmt.excluded.last_job_id,
                 "updated_at": stmt.excluded.updated_at,
                 "version": ENTRIES.c.version + 1,
@@ -71,6 +72,18 @@ def upsert(
         ).returning(ENTRIES.c.source_id, ENTRIES.c.id, ENTRIES.c.version)
         written.update({source_id: (entry_id, version) for source_id, entry_id, version in session.execute(stmt)})
     return written
+
+
+def refresh_source_hashes(session: Session, *, refreshes: list[tuple[UUID, str]]) -> None:
+    """Store the fingerprints of entries a batch found unchanged by content only; nothing
+    else of the entry (version, updated_at) changes."""
+    if not refreshes:
+        return
+    if postgres_writes.on_postgres(session):
+        postgres_writes.refresh_source_hashes(session, refreshes=refreshes)
+        return
+    statement = update(ENTRIES).where(ENTRIES.c.id == bindparam("entry_id")).values(source_hash=bindparam("fingerprint"))
+    session.connection().execute(statement, [{"entry_id": entry_id, "fingerprint": fp} for entry_id, fp in refreshes])
 
 
 def remove(session: Session, *, knowledge_base_id: UUID, deletes: list[Delete]) -> dict[str, UUID]:
@@ -104,6 +117,7 @@ def _row(write: Write, workspace_id: UUID, knowledge_base_id: UUID, job_id: UUID
         "tags": record.tags,
         "url": record.url,
         "content_hash": write.content_hash,
+        "source_hash": write.source_hash,
         "version": 1,
         "last_job_id": job_id,
         "created_at": now,

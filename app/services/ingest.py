@@ -1,8 +1,11 @@
 """Deciding what each record of a batch does: the pure, database-free half of ingestion.
 
-Given the stored (source id → entry id, content hash) of a batch, every record becomes
-exactly one of: a failure, a skip, a write (create or update) or a delete. Only records
-whose hash changed pay for `normalize`.
+Given what is stored for the batch's source ids (entry id, content hash, source hash),
+every record becomes exactly one of: a failure, a skip, a write (create or update) or a
+delete. `triage` settles what the batch's manifest alone can tell (superseded records,
+deletions, records whose raw input is exactly what an entry was written from) and names
+the records that must be read; `decide` settles those. Only records whose content hash
+changed pay for `normalize`.
 """
 
 from __future__ import annotations
@@ -10,11 +13,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from adapters.base import Adapter, Identity, Record, RecordError
 from app.services.hashing import content_hash
+from app.services.manifests import Line
 from app.services.record_checks import RecordLimits, check_record
 
 log = logging.getLogger(__name__)
@@ -22,6 +26,14 @@ log = logging.getLogger(__name__)
 SUCCESS, FAILED, SKIPPED = "success", "failed", "skipped"
 CREATED, UPDATED, DELETED, UNCHANGED = "created", "updated", "deleted", "unchanged"
 INTERNAL_ERROR = "internal error while processing this record"
+
+
+class Stored(NamedTuple):
+    """What a batch reads of an existing entry."""
+
+    entry_id: UUID
+    content_hash: str
+    source_hash: str | None
 
 
 @dataclass(slots=True, kw_only=True)
@@ -40,6 +52,7 @@ class Write:
     seq: int
     record: Record
     content_hash: str
+    source_hash: str | None = None
 
 
 @dataclass(slots=True, kw_only=True)
@@ -53,6 +66,9 @@ class Decision:
     outcomes: list[Outcome] = field(default_factory=list)
     writes: list[Write] = field(default_factory=list)
     deletes: list[Delete] = field(default_factory=list)
+    # (entry id, fingerprint) of records found unchanged by content but not by source
+    # hash: storing the fingerprint lets the next re-run skip them without reading them.
+    refreshes: list[tuple[UUID, str]] = field(default_factory=list)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -80,14 +96,43 @@ def identify_all(adapter: Adapter, items: list[tuple[int, bool, Any]]) -> list[I
     return identified
 
 
+def triage(lines: list[Line], existing: Mapping[str, Stored]) -> tuple[Decision, set[int]]:
+    """Decide every record the manifest settles; return the seqs of those still to read."""
+    decision = Decision()
+    unread: set[int] = set()
+    for line in lines:
+        source_id = line.source_id
+        stored = existing.get(source_id) if source_id is not None else None
+        if source_id is None:
+            unread.add(line.seq)
+        elif line.superseded:
+            decision.outcomes.append(_skip(line.seq, source_id, existing, "superseded by a later record with the same id in this job"))
+        elif line.deleted:
+            if stored is not None:
+                decision.deletes.append(Delete(seq=line.seq, source_id=source_id))
+            else:
+                decision.outcomes.append(_skip(line.seq, source_id, existing, "no entry with this id to delete"))
+        elif stored is not None and stored.source_hash == line.fingerprint:
+            decision.outcomes.append(_skip(line.seq, source_id, existing, "content unchanged"))
+        else:
+            unread.add(line.seq)
+    return decision, unread
+
+
 def decide(
     adapter: Adapter,
     options: Mapping[str, Any],
     records: list[Identified],
-    existing: Mapping[str, tuple[UUID, str]],
+    existing: Mapping[str, Stored],
     limits: RecordLimits,
+    *,
+    fingerprints: Mapping[int, str] | None = None,
+    into: Decision | None = None,
 ) -> Decision:
-    decision = Decision()
+    """`fingerprints` (seq → manifest fingerprint) become the written entries' source
+    hashes; without them (batches planned before manifests) none is stored."""
+    decision = into if into is not None else Decision()
+    fingerprints = fingerprints or {}
     for item in records:
         if item.identity is None:
             decision.outcomes.append(Outcome(seq=item.seq, source_id=None, status=FAILED, error=item.error))
@@ -101,7 +146,7 @@ def decide(
             else:
                 decision.outcomes.append(_skip(item.seq, source_id, existing, "no entry with this id to delete"))
         else:
-            _decide_write(adapter, options, item, existing, limits, decision)
+            _decide_write(adapter, options, item, existing, limits, decision, fingerprints.get(item.seq))
     return decision
 
 
@@ -109,16 +154,19 @@ def _decide_write(
     adapter: Adapter,
     options: Mapping[str, Any],
     item: Identified,
-    existing: Mapping[str, tuple[UUID, str]],
+    existing: Mapping[str, Stored],
     limits: RecordLimits,
     decision: Decision,
+    source_hash: str | None,
 ) -> None:
     source_id = item.identity.source_id  # type: ignore[union-attr]
     try:
         digest, record = _fingerprint(adapter, item.raw, options)
         stored = existing.get(source_id)
-        if stored is not None and stored[1] == digest:
+        if stored is not None and stored.content_hash == digest:
             decision.outcomes.append(_skip(item.seq, source_id, existing, "content unchanged"))
+            if source_hash is not None and stored.source_hash != source_hash:
+                decision.refreshes.append((stored.entry_id, source_hash))
             return
         record = record or adapter.normalize(item.raw, options)
         check_record(record, limits)
@@ -129,7 +177,7 @@ def _decide_write(
         log.exception("adapter %s failed on record %s (%s)", adapter.name, item.seq, source_id)
         decision.outcomes.append(Outcome(seq=item.seq, source_id=source_id, status=FAILED, error=INTERNAL_ERROR))
         return
-    decision.writes.append(Write(seq=item.seq, record=record, content_hash=digest))
+    decision.writes.append(Write(seq=item.seq, record=record, content_hash=digest, source_hash=source_hash))
 
 
 def _fingerprint(adapter: Adapter, raw: Any, options: Mapping[str, Any]) -> tuple[str, Record | None]:
@@ -144,8 +192,8 @@ def _fingerprint(adapter: Adapter, raw: Any, options: Mapping[str, Any]) -> tupl
     return content_hash(adapter.fingerprint(raw, options)), None
 
 
-def _skip(seq: int, source_id: str, existing: Mapping[str, tuple[UUID, str]], detail: str) -> Outcome:
+def _skip(seq: int, source_id: str, existing: Mapping[str, Stored], detail: str) -> Outcome:
     stored = existing.get(source_id)
     return Outcome(
-        seq=seq, source_id=source_id, status=SKIPPED, action=UNCHANGED, entry_id=stored[0] if stored else None, detail=detail
+        seq=seq, source_id=source_id, status=SKIPPED, action=UNCHANGED, entry_id=stored.entry_id if stored else None, detail=detail
     )

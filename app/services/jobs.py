@@ -62,7 +62,7 @@ def submit(session: Session, *, workspace_id: UUID, submission: Submission, batc
         )
     knowledge_bases.get(session, workspace_id=workspace_id, knowledge_base_id=submission.knowledge_base_id)
     try:
-        plan = plan_batches(adapter, items, batch_size=batch_size)
+        plan = plan_batches(adapter, items, batch_size=batch_size, options=options)
     except orjson.JSONEncodeError:
         raise InvalidInput("A record is nested too deeply to be stored", [Issue("data", "has a record nested too deeply")]) from None
     job = Job(
@@ -80,7 +80,9 @@ def submit(session: Session, *, workspace_id: UUID, submission: Submission, batc
     session.add(JobPayload(job_id=job.id, body=body, records_pointer=records_pointer))
     now = utcnow()
     for seq, batch in enumerate(plan.batches):
-        session.add(JobBatch(job_id=job.id, seq=seq, record_count=batch.record_count, items=batch.items, enqueued_at=now))
+        session.add(
+            JobBatch(job_id=job.id, seq=seq, record_count=batch.record_count, items=batch.items, manifest=batch.manifest, enqueued_at=now)
+        )
     return Accepted(job, list(range(len(plan.batches))))
 
 

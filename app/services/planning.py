@@ -7,13 +7,14 @@ so two workers never race on the same entry of one job.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from adapters.base import Adapter
-from app.services import blobs
+from adapters.base import Adapter, Identity
+from app.services import blobs, manifests
 
 # A batch also ends before this much raw JSON: 500 generic-json records of a few KB stay
 # one batch, while 500 content-hub pages of ~100 KB (a minute of HTML conversion) become
@@ -25,6 +26,7 @@ MAX_BATCH_BYTES = 4 * 1024 * 1024
 class PlannedBatch:
     record_count: int
     items: bytes
+    manifest: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,39 +35,50 @@ class Plan:
     batches: list[PlannedBatch]
 
 
-def plan_batches(adapter: Adapter, items: list[Any], *, batch_size: int) -> Plan:
+def plan_batches(adapter: Adapter, items: list[Any], *, batch_size: int, options: Mapping[str, Any] | None = None) -> Plan:
     """Batches of at most `batch_size` records and, unless one record alone is larger,
     MAX_BATCH_BYTES; each is serialized and compressed as soon as it is full, so no more
-    than one batch of serialized records is held at a time."""
-    source_ids = [_source_id_or_none(adapter, item) for item in items]
-    last_index = {source_id: index for index, source_id in enumerate(source_ids) if source_id is not None}
+    than one batch of serialized records is held at a time. `options` are the job's
+    parsed options, part of every record's fingerprint."""
+    identities = [_identity_or_none(adapter, item) for item in items]
+    last_index = {identity.source_id: index for index, identity in enumerate(identities) if identity is not None}
+    fingerprint = manifests.Fingerprinter(adapter, options or {})
     batches: list[PlannedBatch] = []
     parts: list[bytes] = []
+    lines: list[manifests.Line] = []
     size = 0
     for index, item in enumerate(items):
         encoded = orjson.dumps(item)
         if parts and (len(parts) == batch_size or size + len(encoded) > MAX_BATCH_BYTES):
-            batches.append(_batch(parts))
-            parts, size = [], 0
-        superseded = last_index.get(source_ids[index], index) != index
+            batches.append(_batch(parts, lines))
+            parts, lines, size = [], [], 0
+        identity = identities[index]
+        superseded = identity is not None and last_index[identity.source_id] != index
         parts.append(b"[%d,%s,%s]" % (index, b"true" if superseded else b"false", encoded))
+        lines.append(_line(index, identity, superseded, fingerprint(encoded)))
         size += len(encoded)
     if parts:
-        batches.append(_batch(parts))
+        batches.append(_batch(parts, lines))
     return Plan(record_count=len(items), batches=batches)
 
 
-def _batch(parts: list[bytes]) -> PlannedBatch:
-    return PlannedBatch(len(parts), blobs.pack(b"[" + b",".join(parts) + b"]"))
+def _batch(parts: list[bytes], lines: list[manifests.Line]) -> PlannedBatch:
+    return PlannedBatch(len(parts), blobs.pack(b"[" + b",".join(parts) + b"]"), manifests.encode(lines))
+
+
+def _line(seq: int, identity: Identity | None, superseded: bool, fingerprint: str) -> manifests.Line:
+    # An id the worker would refuse goes without one: the worker reads the record and says why.
+    source_id = identity.source_id if identity is not None and "\x00" not in identity.source_id else None
+    return manifests.Line(seq, source_id, bool(identity and identity.deleted), superseded, fingerprint)
 
 
 def decode_batch(blob: bytes) -> list[tuple[int, bool, Any]]:
     return [(seq, superseded, raw) for seq, superseded, raw in orjson.loads(blobs.unpack(blob))]
 
 
-def _source_id_or_none(adapter: Adapter, item: Any) -> str | None:
+def _identity_or_none(adapter: Adapter, item: Any) -> Identity | None:
     """A record without a usable id fails later, on its own, with the adapter's message."""
     try:
-        return adapter.identify(item).source_id
+        return adapter.identify(item)
     except Exception:  # noqa: BLE001 - any failure here is reported per record by the worker
         return None

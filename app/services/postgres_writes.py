@@ -17,10 +17,10 @@ import orjson
 import psycopg
 from sqlalchemy.orm import Session
 
-from app.services.ingest import Outcome, Write
+from app.services.ingest import Outcome, Stored, Write
 
 _STORED_HASHES = """
-SELECT source_id, id, content_hash FROM entries
+SELECT source_id, id, content_hash, source_hash FROM entries
 WHERE knowledge_base_id = %b AND source_id = ANY(%b::text[])
 """
 
@@ -28,16 +28,16 @@ WHERE knowledge_base_id = %b AND source_id = ANY(%b::text[])
 # another job) neither written nor returned; absent from RETURNING means "unchanged".
 _UPSERT = """
 INSERT INTO entries AS e (id, workspace_id, knowledge_base_id, source_id, title, content, content_type,
-                          metadata, tags, url, content_hash, version, last_job_id, created_at, updated_at)
+                          metadata, tags, url, content_hash, source_hash, version, last_job_id, created_at, updated_at)
 SELECT gen_random_uuid(), %(workspace_id)b, %(knowledge_base_id)b, r.source_id, r.title, r.content, r.content_type,
-       r.metadata::jsonb, r.tags::jsonb, r.url, r.content_hash, 1, %(job_id)b, %(now)b, %(now)b
+       r.metadata::jsonb, r.tags::jsonb, r.url, r.content_hash, r.source_hash, 1, %(job_id)b, %(now)b, %(now)b
 FROM unnest(%(source_id)b::text[], %(title)b::text[], %(content)b::text[], %(content_type)b::text[],
-            %(metadata)b::text[], %(tags)b::text[], %(url)b::text[], %(content_hash)b::text[])
-     AS r(source_id, title, content, content_type, metadata, tags, url, content_hash)
+            %(metadata)b::text[], %(tags)b::text[], %(url)b::text[], %(content_hash)b::text[], %(source_hash)b::text[])
+     AS r(source_id, title, content, content_type, metadata, tags, url, content_hash, source_hash)
 ON CONFLICT (knowledge_base_id, source_id) DO UPDATE SET
     title = excluded.title, content = excluded.content, content_type = excluded.content_type,
     metadata = excluded.metadata, tags = excluded.tags, url = excluded.url,
-    content_hash = excluded.content_hash, last_job_id = excluded.last_job_id,
+    content_hash = excluded.content_hash, source_hash = excluded.source_hash, last_job_id = excluded.last_job_id,
     updated_at = excluded.updated_at, version = e.version + 1
 WHERE e.content_hash <> excluded.content_hash
 RETURNING source_id, id, version
@@ -46,6 +46,12 @@ RETURNING source_id, id, version
 _REMOVE = """
 DELETE FROM entries WHERE knowledge_base_id = %b AND source_id = ANY(%b::text[])
 RETURNING source_id, id
+"""
+
+_REFRESH_SOURCE_HASHES = """
+UPDATE entries AS e SET source_hash = r.source_hash
+FROM unnest(%b::uuid[], %b::text[]) AS r(id, source_hash)
+WHERE e.id = r.id
 """
 
 _COPY_RESULTS = "COPY job_results (job_id, seq, source_id, status, action, entry_id, error, detail) FROM STDIN"
@@ -60,9 +66,9 @@ def _connection(session: Session) -> psycopg.Connection:
     return session.connection().connection.driver_connection  # type: ignore[return-value]
 
 
-def stored_hashes(session: Session, *, knowledge_base_id: UUID, source_ids: list[str]) -> dict[str, tuple[UUID, str]]:
+def stored_hashes(session: Session, *, knowledge_base_id: UUID, source_ids: list[str]) -> dict[str, Stored]:
     rows = _connection(session).execute(_STORED_HASHES, (knowledge_base_id, source_ids))
-    return {source_id: (entry_id, digest) for source_id, entry_id, digest in rows}
+    return {source_id: Stored(entry_id, digest, source_hash) for source_id, entry_id, digest, source_hash in rows}
 
 
 def upsert(
@@ -82,9 +88,14 @@ def upsert(
         "tags": [orjson.dumps(r.tags).decode() for r in records],
         "url": [r.url for r in records],
         "content_hash": [w.content_hash for w in writes],
+        "source_hash": [w.source_hash for w in writes],
     }
     rows = _connection(session).execute(_UPSERT, params)
     return {source_id: (entry_id, version) for source_id, entry_id, version in rows}
+
+
+def refresh_source_hashes(session: Session, *, refreshes: list[tuple[UUID, str]]) -> None:
+    _connection(session).execute(_REFRESH_SOURCE_HASHES, ([entry_id for entry_id, _ in refreshes], [fp for _, fp in refreshes]))
 
 
 def remove(session: Session, *, knowledge_base_id: UUID, source_ids: list[str]) -> dict[str, UUID]:
