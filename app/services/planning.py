@@ -7,7 +7,9 @@ so two workers never race on the same entry of one job.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +22,18 @@ from app.services import blobs, manifests
 # one batch, while 500 content-hub pages of ~100 KB (a minute of HTML conversion) become
 # a dozen batches that every worker process can share.
 MAX_BATCH_BYTES = 4 * 1024 * 1024
+# zstd releases the GIL: batches are compressed on these threads while the request's
+# thread serializes and fingerprints the next ones (compression is a third of the API's
+# CPU per job). At most this many serialized batches wait, which bounds the memory.
+COMPRESSION_THREADS = 2
+_compressor = ThreadPoolExecutor(COMPRESSION_THREADS, thread_name_prefix="compress")
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    record_count: int
+    items: Future[bytes]
+    manifest: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,13 +58,16 @@ def plan_batches(adapter: Adapter, items: list[Any], *, batch_size: int, options
     last_index = {identity.source_id: index for index, identity in enumerate(identities) if identity is not None}
     fingerprint = manifests.Fingerprinter(adapter, options or {})
     batches: list[PlannedBatch] = []
+    pending: deque[_Pending] = deque()
     parts: list[bytes] = []
     lines: list[manifests.Line] = []
     size = 0
     for index, item in enumerate(items):
         encoded = orjson.dumps(item)
         if parts and (len(parts) == batch_size or size + len(encoded) > MAX_BATCH_BYTES):
-            batches.append(_batch(parts, lines))
+            pending.append(_batch(parts, lines))
+            if len(pending) > COMPRESSION_THREADS:
+                batches.append(_finished(pending.popleft()))
             parts, lines, size = [], [], 0
         identity = identities[index]
         superseded = identity is not None and last_index[identity.source_id] != index
@@ -58,12 +75,17 @@ def plan_batches(adapter: Adapter, items: list[Any], *, batch_size: int, options
         lines.append(_line(index, identity, superseded, fingerprint(encoded)))
         size += len(encoded)
     if parts:
-        batches.append(_batch(parts, lines))
+        pending.append(_batch(parts, lines))
+    batches.extend(_finished(p) for p in pending)
     return Plan(record_count=len(items), batches=batches)
 
 
-def _batch(parts: list[bytes], lines: list[manifests.Line]) -> PlannedBatch:
-    return PlannedBatch(len(parts), blobs.pack(b"[" + b",".join(parts) + b"]"), manifests.encode(lines))
+def _batch(parts: list[bytes], lines: list[manifests.Line]) -> _Pending:
+    return _Pending(len(parts), _compressor.submit(blobs.pack, b"[" + b",".join(parts) + b"]"), manifests.encode(lines))
+
+
+def _finished(pending: _Pending) -> PlannedBatch:
+    return PlannedBatch(pending.record_count, pending.items.result(), pending.manifest)
 
 
 def _line(seq: int, identity: Identity | None, superseded: bool, fingerprint: str) -> manifests.Line:
