@@ -47,10 +47,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             runtime.close()
 
     security = api_security.protect(runtime, tokens, prefix=API_PREFIX)
-    security["middleware"] = [*security.get("middleware", []), *rate_limits.middleware(settings)]
+    limiter = rate_limits.middleware(settings)
+    security["middleware"] = [*security.get("middleware", []), *limiter]
     api = Router(path=API_PREFIX, route_handlers=[JobController, KnowledgeBaseController], **security)
     token_endpoint = Router(
-        path="/", route_handlers=[api_security.token_router(tokens, prefix=API_PREFIX)], middleware=rate_limits.middleware(settings)
+        path="/", route_handlers=[api_security.token_router(tokens, prefix=API_PREFIX)], middleware=limiter
     )
     app = Litestar(
         route_handlers=[api, token_endpoint, health, ready],
@@ -58,7 +59,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         middleware=[RequestIdMiddleware()],
         before_send=[stamp_request_id],
-        stores={rate_limits.STORE_NAME: rate_limits.store(settings)},
         lifespan=[lifespan],
         request_max_body_size=1024 * 1024,
         openapi_config=OpenAPIConfig(
