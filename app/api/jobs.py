@@ -100,10 +100,10 @@ class JobController(Controller):
     ) -> schemas.JobPublic:
         """A job's status, progress counters, a sample of its per-record results (failures first) and summary."""
         uuid = path_uuid(job_id, "Job")
-        with reading(runtime.sessions) as session:
-            row = jobs.get(session, workspace_id=workspace_id, job_id=uuid)
-            sample = results.sample(session, job_ids=[uuid], size=runtime.settings.results_sample_size).get(uuid, [])
-            payload = jobs.payload_of(session, job_id=uuid) if includePayload else None
+        with reading(runtime.engine) as connection:
+            row = jobs.status_of(connection, workspace_id=workspace_id, job_id=uuid)
+            sample = results.sample(connection, job_ids=[uuid], size=runtime.settings.results_sample_size).get(uuid, [])
+            payload = jobs.payload_of(connection, job_id=uuid) if includePayload else None
         return presenters.job(row, sample, payload, includePayload)
 
     @get("/jobs/{job_id:str}/results", sync_to_thread=True, responses=openapi.errors(400, 404))

@@ -6,13 +6,14 @@ from typing import Any
 
 import msgspec
 from msgspec import UNSET
+from sqlalchemy import Row
 
 from app.api import schemas
 from app.models import Entry, Job, JobResult, KnowledgeBase
 from app.timestamps import iso
 
 
-def job(row: Job, results: list[JobResult], payload: bytes | None = None, include_payload: bool = False) -> schemas.JobPublic:
+def job(row: Job | Row[Any], results: list[JobResult] | list[Row[Any]], payload: bytes | None = None, include_payload: bool = False) -> schemas.JobPublic:
     return schemas.JobPublic(
         id=row.id,
         status=row.status,  # type: ignore[arg-type]

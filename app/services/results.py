@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, Select, bindparam, func, insert, select, union_all
+from sqlalchemy import Connection, Row, Select, bindparam, func, insert, select, union_all
 from sqlalchemy.orm import Session
 
 from app.models import JobResult
@@ -45,7 +45,7 @@ def _row(job_id: UUID, o: Outcome) -> dict[str, Any]:
     }
 
 
-def sample(session: Session, *, job_ids: list[UUID], size: int) -> dict[UUID, list[Row[Any]]]:
+def sample(session: Session | Connection, *, job_ids: list[UUID], size: int) -> dict[UUID, list[Row[Any]]]:
     """Up to `size` results per job, failures first, then in submission order.
 
     Both range scans go in one statement, built once: ranking all of a job's results
