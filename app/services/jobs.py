@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-from sqlalchemy import Connection, Row, bindparam, func, select, update
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.orm import Session
 
 from adapters import PayloadError, UnknownAdapter, registry
@@ -89,27 +89,6 @@ def get(session: Session, *, workspace_id: UUID, job_id: UUID) -> Job:
     if job is None or job.workspace_id != workspace_id:
         raise NotFound(f"Job {job_id} not found")
     return job
-
-
-JOBS = Job.__table__
-# A poll's read of its job: what presenters.job shows, by primary key and workspace, built once.
-_STATUS = select(
-    *(
-        JOBS.c[name]
-        for name in (
-            "id", "status", "knowledge_base_id", "adapter_type", "record_count", "processed", "successful", "failed",
-            "skipped", "created", "updated", "deleted", "error", "created_at", "started_at", "completed_at",
-        )
-    )
-).where(JOBS.c.id == bindparam("job_id"), JOBS.c.workspace_id == bindparam("workspace_id"))
-
-
-def status_of(connection: Connection, *, workspace_id: UUID, job_id: UUID) -> Row[Any]:
-    """A job as polling shows it, without loading the ORM object (which costs more than the query)."""
-    row = connection.execute(_STATUS, {"job_id": job_id, "workspace_id": workspace_id}).first()
-    if row is None:
-        raise NotFound(f"Job {job_id} not found")
-    return row
 
 
 def payload_of(session: Session | Connection, *, job_id: UUID) -> bytes | None:
