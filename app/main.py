@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     logs.configure(settings.log_level, settings.log_json)
     tokens = api_security.access_tokens(settings)
-    runtime = build_runtime(settings)
+    runtime = build_runtime(settings, ping="after-idle")
     standings = StandingCache.for_engine(runtime.engine)
 
     @asynccontextmanager

@@ -28,8 +28,9 @@ class Runtime:
         self.engine.dispose()
 
 
-def build_runtime(settings: Settings) -> Runtime:
-    engine = make_engine(settings)
+def build_runtime(settings: Settings, *, ping: str = "always") -> Runtime:
+    """`ping` as in make_engine: the API passes "after-idle"."""
+    engine = make_engine(settings, ping=ping)
     sessions = make_sessions(engine)
     broker = build_broker(settings)
     return Runtime(
