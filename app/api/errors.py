@@ -103,7 +103,9 @@ def on_database_error(request: Request, exc: DBAPIError) -> Response[dict[str, A
     The API uses pooled connections without a ping when they were used within the last
     second (app/db.py), so the first request on each after a database restart lands here.
     """
-    if not (exc.connection_invalidated or isinstance(exc, OperationalError)):
+    # A lost connection, or one that could not be made (no statement yet); not every
+    # OperationalError (SQLite raises it for a missing table, say).
+    if not (exc.connection_invalidated or (isinstance(exc, OperationalError) and exc.statement is None)):
         return on_unexpected(request, exc)
     log.warning(
         "database unavailable on %s %s: %s", request.method, request.url.path, type(exc.orig or exc).__name__,

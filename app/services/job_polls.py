@@ -47,9 +47,10 @@ class SampledResult:
 
 def read(connection: Connection, *, workspace_id: UUID, job_id: UUID, sample_size: int) -> tuple[Row[Any], list[SampledResult]]:
     """The job (404 if not in the workspace) and up to `sample_size` results, failures first, then in submission order."""
-    rows = connection.execute(_POLL, {"job_id": job_id, "workspace_id": workspace_id, "size": max(0, sample_size)}).all()
+    size = max(0, sample_size)
+    rows = connection.execute(_POLL, {"job_id": job_id, "workspace_id": workspace_id, "size": size}).all()
     if not rows:
         raise NotFound(f"Job {job_id} not found")
     sample = [SampledResult(*row[len(JOB_COLUMNS) :]) for row in rows if row.result_seq is not None]
     sample.sort(key=lambda r: (r.status != FAILED, r.seq))
-    return rows[0], sample[:sample_size]
+    return rows[0], sample[:size]
