@@ -19,6 +19,7 @@ from app.api.jobs import JobController
 from app.api.knowledge_bases import KnowledgeBaseController
 from app.api.request_ids import RequestIdMiddleware, stamp_request_id
 from app.auth import api_security, bootstrap
+from app.auth.standings import StandingCache
 from app.db import transaction
 from app.runtime import Runtime, build_runtime
 from app.services import recovery
@@ -33,24 +34,28 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     logs.configure(settings.log_level, settings.log_json)
     tokens = api_security.access_tokens(settings)
-    runtime = build_runtime(settings)
+    runtime = build_runtime(settings, ping="after-idle")
+    standings = StandingCache.for_engine(runtime.engine)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         worker = start(runtime)
         app.state["worker"] = worker
+        standings.start()
         try:
             yield
         finally:
+            standings.stop()
             if worker is not None:
                 worker.stop()
             runtime.close()
 
-    security = api_security.protect(runtime, tokens, prefix=API_PREFIX)
-    security["middleware"] = [*security.get("middleware", []), *rate_limits.middleware(settings)]
+    security = api_security.protect(runtime, tokens, standings, prefix=API_PREFIX)
+    limiter = rate_limits.middleware(settings)
+    security["middleware"] = [*security.get("middleware", []), *limiter]
     api = Router(path=API_PREFIX, route_handlers=[JobController, KnowledgeBaseController], **security)
     token_endpoint = Router(
-        path="/", route_handlers=[api_security.token_router(tokens, prefix=API_PREFIX)], middleware=rate_limits.middleware(settings)
+        path="/", route_handlers=[api_security.token_router(tokens, prefix=API_PREFIX)], middleware=limiter
     )
     app = Litestar(
         route_handlers=[api, token_endpoint, health, ready],
@@ -58,7 +63,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         middleware=[RequestIdMiddleware()],
         before_send=[stamp_request_id],
-        stores={rate_limits.STORE_NAME: rate_limits.store(settings)},
         lifespan=[lifespan],
         request_max_body_size=1024 * 1024,
         openapi_config=OpenAPIConfig(
@@ -68,7 +72,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
             components=api_security.components(prefix=API_PREFIX),
         ),
-        state={"runtime": runtime},
+        state={"runtime": runtime, "standings": standings},
         logging_config=None,
     )
     api_security.document(app, prefix=API_PREFIX)

@@ -28,11 +28,12 @@ class Runtime:
         self.engine.dispose()
 
 
-def build_runtime(settings: Settings) -> Runtime:
-    # Up front rather than inside the first request or batch, which would otherwise pay
-    # for configuring every mapper (about a second of CPU per worker process here).
+def build_runtime(settings: Settings, *, ping: str = "always") -> Runtime:
+    """`ping` as in make_engine: the API passes "after-idle"."""
+    # Up front, so that the first request or batch of a process does not configure every
+    # mapper while other threads wait on it.
     configure_mappers()
-    engine = make_engine(settings)
+    engine = make_engine(settings, ping=ping)
     sessions = make_sessions(engine)
     broker = build_broker(settings)
     return Runtime(

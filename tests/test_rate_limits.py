@@ -5,14 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import uuid4
 
+import anyio
 import httpx
 import pytest
+from redis.asyncio import Redis
 from litestar import Request
 from litestar.testing import TestClient
 
-from app.api.rate_limits import caller
+from app.api.rate_limits import FailOpen, RedisWindowCounter, caller
 from app.settings import Settings
 from app.main import create_app
+from tests.services import REDIS_URL
 
 KBS = "/api/v2/knowledge-bases"
 
@@ -92,6 +95,48 @@ def test_counts_are_shared_by_every_api_process_through_redis(service, redis_ser
         assert service.client.get(KBS).status_code == 200
         assert other_process.get(KBS).status_code == 429
     assert redis_server.keys(f"{service.runtime.settings.redis_namespace}:rate-limit:*")
+
+
+def test_concurrent_hits_from_several_clients_are_each_counted_once(redis_server):
+    """The count is one atomic Redis step: no read-then-write for concurrent requests to race on."""
+    prefix = f"test-{uuid4().hex}:rate-limit:"
+
+    async def hits() -> list[int]:
+        clients = [Redis.from_url(REDIS_URL) for _ in range(4)]
+        counters = [RedisWindowCounter(c, prefix=prefix) for c in clients]
+        counts: list[int] = []
+
+        async def hit(i: int) -> None:
+            counts.append((await counters[i % 4].hit("client:x", 60)).count)
+
+        async with anyio.create_task_group() as group:
+            for i in range(200):
+                group.start_soon(hit, i)
+        for c in clients:
+            await c.aclose()
+        return counts
+
+    try:
+        counts = anyio.run(hits)
+        assert sorted(counts) == list(range(1, 201))
+        assert 0 < redis_server.ttl(f"{prefix}client:x") <= 60
+    finally:
+        redis_server.delete(f"{prefix}client:x")
+
+
+def test_an_unreachable_redis_lets_requests_through_with_a_warning(caplog):
+    unreachable = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
+    counter = FailOpen(RedisWindowCounter(unreachable, prefix="x:"))
+    assert anyio.run(counter.hit, "client:x", 60) is None
+    assert "rate-limit counter unavailable, not limiting" in caplog.text
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+@pytest.mark.parametrize("settings_overrides", [{"rate_limit_per_minute": 3, "redis_url": "redis://127.0.0.1:1/0", "broker_url": REDIS_URL}])
+def test_requests_pass_unlimited_while_redis_is_unreachable(service):
+    responses = [service.client.get(KBS) for _ in range(5)]
+    assert [r.status_code for r in responses] == [200] * 5
+    assert "ratelimit-remaining" not in responses[0].headers
 
 
 @pytest.mark.parametrize("settings_overrides", [{"rate_limit_per_minute": 0}])

@@ -18,6 +18,7 @@ from litestar.exceptions import (
     TooManyRequestsException,
     ValidationException,
 )
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from adapters.base import Issue
 from app.auth.token_request import OAuthError
@@ -96,6 +97,23 @@ def on_rate_limited(request: Request, exc: TooManyRequestsException) -> Response
     return error_response(request, 429, message, headers=headers)
 
 
+def on_database_error(request: Request, exc: DBAPIError) -> Response[dict[str, Any]]:
+    """A lost or refused database connection is transient (a restart, a failover): 503, which clients retry.
+
+    The API uses pooled connections without a ping when they were used within the last
+    second (app/db.py), so the first request on each after a database restart lands here.
+    """
+    # A lost connection, or one that could not be made (no statement yet); not every
+    # OperationalError (SQLite raises it for a missing table, say).
+    if not (exc.connection_invalidated or (isinstance(exc, OperationalError) and exc.statement is None)):
+        return on_unexpected(request, exc)
+    log.warning(
+        "database unavailable on %s %s: %s", request.method, request.url.path, type(exc.orig or exc).__name__,
+        extra={"request_id": request_id_of(request.scope)},
+    )
+    return error_response(request, 503, "The database is unavailable; retry shortly", headers={"Retry-After": "1"})
+
+
 def on_unexpected(request: Request, exc: Exception) -> Response[dict[str, Any]]:
     # An error raised by a middleware reaches here after the request id left the log context.
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc, extra={"request_id": request_id_of(request.scope)})
@@ -107,5 +125,6 @@ EXCEPTION_HANDLERS = {
     OAuthError: on_oauth_error,
     TooManyRequestsException: on_rate_limited,
     HTTPException: on_http_exception,
+    DBAPIError: on_database_error,
     Exception: on_unexpected,
 }

@@ -26,7 +26,7 @@ from app.db import reading, transaction
 from app.errors import InvalidInput
 from app.models import JobStatus
 from app.runtime import Runtime
-from app.services import jobs, results
+from app.services import job_polls, jobs, results
 
 log = logging.getLogger(__name__)
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -100,10 +100,9 @@ class JobController(Controller):
     ) -> schemas.JobPublic:
         """A job's status, progress counters, a sample of its per-record results (failures first) and summary."""
         uuid = path_uuid(job_id, "Job")
-        with reading(runtime.sessions) as session:
-            row = jobs.get(session, workspace_id=workspace_id, job_id=uuid)
-            sample = results.sample(session, job_ids=[uuid], size=runtime.settings.results_sample_size).get(uuid, [])
-            payload = jobs.payload_of(session, job_id=uuid) if includePayload else None
+        with reading(runtime.engine) as connection:
+            row, sample = job_polls.read(connection, workspace_id=workspace_id, job_id=uuid, sample_size=runtime.settings.results_sample_size)
+            payload = jobs.payload_of(connection, job_id=uuid) if includePayload else None
         return presenters.job(row, sample, payload, includePayload)
 
     @get("/jobs/{job_id:str}/results", sync_to_thread=True, responses=openapi.errors(400, 404))

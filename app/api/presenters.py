@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
 from msgspec import UNSET
+from sqlalchemy import Row
 
 from app.api import schemas
 from app.models import Entry, Job, JobResult, KnowledgeBase
+from app.services.job_polls import SampledResult
 from app.timestamps import iso
 
 
-def job(row: Job, results: list[JobResult], payload: bytes | None = None, include_payload: bool = False) -> schemas.JobPublic:
+def job(row: Job | Row[Any], results: Sequence[JobResult | Row[Any] | SampledResult], payload: bytes | None = None, include_payload: bool = False) -> schemas.JobPublic:
     return schemas.JobPublic(
         id=row.id,
         status=row.status,  # type: ignore[arg-type]
@@ -46,7 +49,7 @@ def _payload(body: bytes | None) -> Any:
     return msgspec.Raw(body) if body is not None else None
 
 
-def record_result(row: JobResult) -> schemas.RecordResult:
+def record_result(row: JobResult | Row[Any] | SampledResult) -> schemas.RecordResult:
     return schemas.RecordResult(
         sourceId=row.source_id,
         status=row.status,  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""Requests per minute per caller, with Litestar's RateLimitMiddleware.
+"""Requests per minute per caller, with Litestar's RateLimitMiddleware counting in a fixed window.
 
 The middleware sits on the routers, after the bearer-token middleware, so the caller is
 the authenticated client (its principal is in `scope["user"]`); on the token endpoint,
@@ -6,80 +6,74 @@ where nobody is authenticated yet, it is the client's IP address (each token req
 costs a slow scrypt hash, so it must be limited too). Counts
 live in Redis when the service has one, so every API process shares them; in the
 embedded mode they live in memory. Health probes and the API docs are never limited.
-A limiter whose store is unreachable lets requests through (FailOpenStore): accepting
-jobs while Redis is down matters more than counting requests. Over the limit the middleware raises TooManyRequestsException with the RateLimit-*
-headers; app/api/errors.py renders it as a 429 with `Retry-After`.
+A limiter whose counter is unreachable lets requests through: accepting jobs while
+Redis is down matters more than counting requests. Over the limit the middleware raises
+TooManyRequestsException with the RateLimit-* headers; app/api/errors.py renders it as a
+429 with `Retry-After`.
+
+Litestar's own middleware keeps a list of every request's timestamp in the window and
+reads, decodes, re-encodes and writes it back under a process-wide lock: at 200 requests
+a second that is 12,000 integers per request, and the read-then-write lets several API
+processes overshoot the limit. `FixedWindowRateLimitMiddleware` keeps Litestar's
+configuration, exclusions, keys and headers but counts with one atomic Redis round trip
+(INCR, EXPIRE on the window's first request, TTL, in one Lua script). The window is the
+same as Litestar's: it starts at a caller's first request and lasts a minute.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
-from typing import Any
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
 
 from litestar import Request
+from litestar.datastructures import MutableScopeHeaders
+from litestar.exceptions import TooManyRequestsException
 from litestar.middleware import DefineMiddleware
-from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
-from litestar.stores.base import Store
-from litestar.stores.memory import MemoryStore
-from litestar.stores.redis import RedisStore
+from litestar.middleware.rate_limit import DURATION_VALUES, RateLimitConfig, RateLimitMiddleware, get_remote_address
+from litestar.types import Message, Receive, Scope, Send
+from redis.asyncio import Redis
 
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
-STORE_NAME = "rate_limit"
 UNLIMITED_PATHS = ["^/health$", "^/ready$", "^/schema", "^/swagger"]
+# Seconds a Redis call may take before the limiter gives up and lets the request through.
+REDIS_TIMEOUT = 1.0
+
+
+@dataclass(frozen=True)
+class Window:
+    """A caller's requests so far in the current window, this one included."""
+
+    count: int
+    reset_in: int
+
+
+class WindowCounter(Protocol):
+    async def hit(self, key: str, window: int) -> Window | None: ...
 
 
 def middleware(settings: Settings) -> list[DefineMiddleware]:
-    """Nothing when limiting is switched off (`RATE_LIMIT_PER_MINUTE=0`)."""
+    """Nothing when limiting is switched off (`RATE_LIMIT_PER_MINUTE=0`); one counter for every router."""
     if settings.rate_limit_per_minute <= 0:
         return []
-    config = RateLimitConfig(
+    shared = counter(settings)
+    config = FixedWindowRateLimitConfig(
         rate_limit=("minute", settings.rate_limit_per_minute),
         exclude=UNLIMITED_PATHS,
         identifier_for_request=caller,
-        store=STORE_NAME,
+        counter=lambda: shared,
     )
     return [config.middleware]
 
 
-def store(settings: Settings) -> Store:
+def counter(settings: Settings) -> WindowCounter:
     if settings.redis_url:
-        return FailOpenStore(RedisStore.with_client(url=settings.redis_url, namespace=f"{settings.redis_namespace}:rate-limit"))
-    return MemoryStore()
-
-
-class FailOpenStore(Store):
-    """A store that answers "nothing counted yet" instead of failing while its backend is down."""
-
-    def __init__(self, inner: Store) -> None:
-        self.inner = inner
-
-    async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
-        try:
-            return await self.inner.get(key, renew_for)
-        except Exception as error:  # noqa: BLE001 - any store failure means "not limited"
-            log.warning("rate-limit store unavailable, not limiting: %s", type(error).__name__)
-            return None
-
-    async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None) -> None:
-        try:
-            await self.inner.set(key, value, expires_in)
-        except Exception:  # noqa: BLE001
-            return
-
-    async def delete(self, key: str) -> None:
-        await self.inner.delete(key)
-
-    async def delete_all(self) -> None:
-        await self.inner.delete_all()
-
-    async def exists(self, key: str) -> bool:
-        return await self.inner.exists(key)
-
-    async def expires_in(self, key: str) -> int | None:
-        return await self.inner.expires_in(key)
+        client = Redis.from_url(settings.redis_url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT)
+        return FailOpen(RedisWindowCounter(client, prefix=f"{settings.redis_namespace}:rate-limit:"))
+    return MemoryWindowCounter()
 
 
 def caller(request: Request[Any, Any, Any]) -> str:
@@ -87,3 +81,106 @@ def caller(request: Request[Any, Any, Any]) -> str:
     if client_id is not None:
         return f"client:{client_id}"
     return f"ip:{get_remote_address(request)}"
+
+
+@dataclass
+class FixedWindowRateLimitConfig(RateLimitConfig):
+    # A getter rather than the counter: Litestar deep-copies middleware arguments, and a
+    # Redis client must stay one (its connection pool), which a closure does.
+    counter: Callable[[], WindowCounter | None] = field(default=lambda: None)
+    middleware_class: type[RateLimitMiddleware] = field(default_factory=lambda: FixedWindowRateLimitMiddleware)
+
+
+class FixedWindowRateLimitMiddleware(RateLimitMiddleware):
+    config: FixedWindowRateLimitConfig
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request: Request[Any, Any, Any] = scope["litestar_app"].request_class(scope)
+        counter = self.config.counter()
+        if counter is not None and await self.should_check_request(request=request):
+            window = await counter.hit(self.cache_key_from_request(request), DURATION_VALUES[self.unit])
+            if window is not None:
+                if window.count > self.max_requests:
+                    raise TooManyRequestsException(headers=self.headers(window) if self.config.set_rate_limit_headers else None)
+                if self.config.set_rate_limit_headers:
+                    send = self.stamping(send, self.headers(window))
+        await self.app(scope, receive, send)
+
+    def headers(self, window: Window) -> dict[str, str]:
+        """The IETF RateLimit draft headers, as Litestar's middleware writes them."""
+        return {
+            self.config.rate_limit_policy_header_key: f"{self.max_requests}; w={DURATION_VALUES[self.unit]}",
+            self.config.rate_limit_limit_header_key: str(self.max_requests),
+            self.config.rate_limit_remaining_header_key: str(max(0, self.max_requests - window.count)),
+            self.config.rate_limit_reset_header_key: str(window.reset_in),
+        }
+
+    @staticmethod
+    def stamping(send: Send, headers: dict[str, str]) -> Send:
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                mutable = MutableScopeHeaders(message)
+                for key, value in headers.items():
+                    mutable[key] = value
+            await send(message)
+
+        return send_with_headers
+
+
+# The TTL fallback repairs a key left without one (it would otherwise never reset).
+_HIT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('TTL', KEYS[1])
+if ttl < 0 then
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return {count, ttl}
+"""
+
+
+class RedisWindowCounter:
+    """Atomic in Redis, so several API processes never count past the limit together."""
+
+    def __init__(self, client: Redis, *, prefix: str) -> None:
+        self.prefix = prefix
+        self._hit = client.register_script(_HIT)
+
+    async def hit(self, key: str, window: int) -> Window:
+        count, ttl = await self._hit(keys=[self.prefix + key], args=[window])
+        return Window(count=int(count), reset_in=int(ttl))
+
+
+class MemoryWindowCounter:
+    """The embedded mode's counter: one process, and no await between reading and counting."""
+
+    def __init__(self) -> None:
+        self._windows: dict[str, tuple[int, float]] = {}
+        self._next_sweep = 0.0
+
+    async def hit(self, key: str, window: int) -> Window:
+        now = time.monotonic()
+        if now >= self._next_sweep:
+            self._windows = {k: w for k, w in self._windows.items() if w[1] > now}
+            self._next_sweep = now + window
+        count, ends = self._windows.get(key, (0, 0.0))
+        if ends <= now:
+            count, ends = 0, now + window
+        self._windows[key] = (count + 1, ends)
+        return Window(count=count + 1, reset_in=max(0, round(ends - now)))
+
+
+class FailOpen:
+    """A counter that answers "not counted" (no limit, no headers) while its backend is down."""
+
+    def __init__(self, inner: WindowCounter) -> None:
+        self.inner = inner
+
+    async def hit(self, key: str, window: int) -> Window | None:
+        try:
+            return await self.inner.hit(key, window)
+        except Exception as error:  # noqa: BLE001 - any counter failure means "not limited"
+            log.warning("rate-limit counter unavailable, not limiting: %s", type(error).__name__)
+            return None

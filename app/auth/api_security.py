@@ -21,6 +21,7 @@ from app.auth import scopes
 from app.auth.guards import provide_workspace_id, scope_guard
 from app.auth.keys import signing_key
 from app.auth.middleware import BearerTokenMiddleware, authenticator
+from app.auth.standings import StandingCache
 from app.auth.token_endpoint import TokenController
 from app.auth.tokens import AccessTokens
 from app.runtime import Runtime
@@ -37,10 +38,10 @@ def access_tokens(settings: Settings) -> AccessTokens:
     return AccessTokens(key=signing_key(settings), lifetime=settings.access_token_lifetime)
 
 
-def protect(runtime: Runtime, tokens: AccessTokens, *, prefix: str) -> dict[str, Any]:
+def protect(runtime: Runtime, tokens: AccessTokens, standings: StandingCache, *, prefix: str) -> dict[str, Any]:
     """Keyword arguments for the API router: every route under it needs a token and a scope."""
     return {
-        "middleware": [DefineMiddleware(BearerTokenMiddleware, authenticate=authenticator(runtime, tokens))],
+        "middleware": [DefineMiddleware(BearerTokenMiddleware, authenticator=authenticator(runtime, tokens, standings))],
         "guards": [scope_guard(prefix)],
         "dependencies": {"workspace_id": Provide(provide_workspace_id, sync_to_thread=False)},
         "opt": {PROTECTED: True},

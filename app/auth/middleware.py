@@ -20,6 +20,7 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.types import ASGIApp
 
+from app.auth.standings import Standing, StandingCache
 from app.auth.tokens import AccessTokens, Claims, InvalidToken
 from app.runtime import Runtime
 from app.services import access_clients
@@ -37,40 +38,67 @@ class Principal:
 
 
 class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
-    def __init__(self, app: ASGIApp, *, authenticate: Callable[[str], Principal]) -> None:
+    def __init__(self, app: ASGIApp, *, authenticator: Callable[[], Authenticator]) -> None:
         super().__init__(app, scopes={ScopeType.HTTP})
-        self.authenticate = authenticate
+        self.authenticator = authenticator
 
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
         token = bearer_token(connection.headers.get("authorization"))
-        principal = await anyio.to_thread.run_sync(self.authenticate, token)
+        authenticator = self.authenticator()
+        claims = authenticator.claims(token)
+        principal = authenticator.cached(claims)
+        if principal is None:
+            principal = await anyio.to_thread.run_sync(authenticator.read, claims)
         return AuthenticationResult(user=principal, auth=token)
 
 
-def authenticator(runtime: Runtime, tokens: AccessTokens) -> Callable[[str], Principal]:
-    """A closure, because Litestar deep-copies middleware arguments and a Runtime cannot be copied."""
+class Authenticator:
+    """Checks a token's signature and claims, then its client's standing: cached, else read.
 
-    def authenticate(token: str) -> Principal:
+    The token check is a few microseconds of HMAC, so it runs on the event loop; only a
+    database read goes to a worker thread, and with the standing cache (app/auth/standings.py)
+    a known client's request needs none.
+    """
+
+    def __init__(self, runtime: Runtime, tokens: AccessTokens, standings: StandingCache) -> None:
+        self.runtime = runtime
+        self.tokens = tokens
+        self.standings = standings
+
+    def claims(self, token: str) -> Claims:
         try:
-            claims = tokens.read(token)
+            return self.tokens.read(token)
         except InvalidToken as error:
             raise unauthorized(str(error)) from None
-        return _principal(runtime, claims)
 
-    return authenticate
+    def cached(self, claims: Claims) -> Principal | None:
+        standing = self.standings.get(claims.client_id)
+        return None if standing is None else _principal(claims, standing)
+
+    def read(self, claims: Claims) -> Principal:
+        """One primary-key read, so that revocation acts at once; kept in the cache when it may be."""
+        ticket = self.standings.ticket()
+        with self.runtime.sessions() as session:
+            row = access_clients.standing(session, client_id=claims.client_id)
+        if row is None:
+            raise unauthorized("Access token belongs to an unknown client")
+        standing = Standing(workspace_id=row.workspace_id, revoked_at=row.revoked_at, secret_version=row.secret_version)
+        self.standings.put(claims.client_id, standing, ticket)
+        return _principal(claims, standing)
 
 
-def _principal(runtime: Runtime, claims: Claims) -> Principal:
-    """Reads the client on every request (one primary-key read) so that revocation acts at once."""
-    with runtime.sessions() as session:
-        client = access_clients.standing(session, client_id=claims.client_id)
-    if client is None:
-        raise unauthorized("Access token belongs to an unknown client")
-    if client.revoked_at is not None:
+def authenticator(runtime: Runtime, tokens: AccessTokens, standings: StandingCache) -> Callable[[], Authenticator]:
+    """A getter, because Litestar deep-copies middleware arguments and a Runtime cannot be copied."""
+    shared = Authenticator(runtime, tokens, standings)
+    return lambda: shared
+
+
+def _principal(claims: Claims, standing: Standing) -> Principal:
+    if standing.revoked_at is not None:
         raise unauthorized("Access token belongs to a revoked client")
-    if client.secret_version != claims.secret_version:
+    if standing.secret_version != claims.secret_version:
         raise unauthorized("Access token was issued before the client's secret was rotated; request a new one")
-    return Principal(client_id=claims.client_id, workspace_id=client.workspace_id, scopes=claims.scopes)
+    return Principal(client_id=claims.client_id, workspace_id=standing.workspace_id, scopes=claims.scopes)
 
 
 def bearer_token(header: str | None) -> str:

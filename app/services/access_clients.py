@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.auth import scopes as scope_rules
 from app.auth.secret_hashing import hash_secret, new_secret, verify_secret
+from app.auth.standings import announce_change
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import AccessClient, Workspace
 from app.timestamps import utcnow
@@ -92,10 +93,16 @@ def list_all(session: Session, *, workspace_id: UUID | None = None) -> list[Acce
 
 
 def revoke(session: Session, *, client_id: UUID) -> AccessClient:
-    """Ends the client's tokens at their next request; revoking twice keeps the first time."""
+    """Ends the client's tokens at their next request; revoking twice keeps the first time.
+
+    Every change to a client's standing goes through here or rotate_secret, whose
+    announce_change makes API processes drop their cached standing at commit
+    (app/auth/standings.py): a change made any other way would not reach those caches.
+    """
     client = get(session, client_id=client_id)
     if client.revoked_at is None:
         client.revoked_at = utcnow()
+    announce_change(session, client_id=client_id)
     return client
 
 
@@ -107,4 +114,5 @@ def rotate_secret(session: Session, *, client_id: UUID, pending: PendingSecret) 
     client.secret_hash = pending.secret_hash
     client.secret_version += 1
     client.secret_rotated_at = utcnow()
+    announce_change(session, client_id=client_id)
     return NewSecret(client, pending.secret)

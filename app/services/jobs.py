@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.orm import Session
 
 from adapters import PayloadError, UnknownAdapter, registry
@@ -93,7 +93,7 @@ def get(session: Session, *, workspace_id: UUID, job_id: UUID) -> Job:
     return job
 
 
-def payload_of(session: Session, *, job_id: UUID) -> bytes | None:
+def payload_of(session: Session | Connection, *, job_id: UUID) -> bytes | None:
     stored = session.execute(select(JobPayload.body, JobPayload.records_pointer).where(JobPayload.job_id == job_id)).first()
     if stored is None:
         return None

@@ -56,7 +56,7 @@ def sample(session: Session, *, job_ids: list[UUID], size: int) -> dict[UUID, li
     if size <= 0:
         return found
     for job_id in job_ids:
-        rows = list(session.execute(_SAMPLE, {"job_id": job_id, "size": size}))
+        rows = list(session.execute(SAMPLE, {"job_id": job_id, "size": size}))
         rows.sort(key=lambda r: (r.status != FAILED, r.seq))
         found[job_id] = rows[:size]
     return found
@@ -68,7 +68,7 @@ def _first(*, failed: bool) -> Select[Any]:
     return select(select(RESULTS).where(*where).order_by(RESULTS.c.seq).limit(bindparam("size")).subquery())
 
 
-_SAMPLE = union_all(_first(failed=True), _first(failed=False))
+SAMPLE = union_all(_first(failed=True), _first(failed=False))
 
 
 def page(session: Session, *, job_id: UUID, status: str | None, limit: int, offset: int) -> tuple[int, list[JobResult]]:

@@ -125,3 +125,25 @@ def test_postgres_down_longer_than_the_retry_budget_is_resumed_by_the_sweeper(ma
         )
     assert resent, "the sweeper sent the batches Dramatiq had given up on"
     assert worker.running
+
+
+def test_polls_across_a_postgres_restart_answer_200_or_a_retryable_503(make_cluster, own_postgres):
+    """The API pings only idle pooled connections; one used just before a restart fails once, as a 503."""
+    cluster = make_cluster(batch_size=BATCH_SIZE, database_url=migrated_database(own_postgres))
+    kb = cluster.service.create_kb()
+    path = f"/api/v2/data-ingestion/jobs/{cluster.service.submit(kb, ledger.records(10))}"
+    assert cluster.service.client.get(path).status_code == 200
+
+    own_postgres.crash()
+    down = cluster.service.client.get(path)
+    assert down.status_code == 503, down.text
+    assert down.json()["message"] == "The database is unavailable; retry shortly" and down.headers["retry-after"] == "1"
+
+    own_postgres.start()
+    statuses = [cluster.service.client.get(path).status_code for _ in range(2)]
+    for _ in range(3):  # connections used right before another restart, without a ping
+        own_postgres.crash()
+        own_postgres.start()
+        statuses += [cluster.service.client.get(path).status_code for _ in range(3)]
+    assert set(statuses) <= {200, 503}, statuses
+    assert statuses[-1] == 200 and statuses.count(503) <= 6, statuses
