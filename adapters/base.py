@@ -66,6 +66,9 @@ class Identity:
 class Adapter(abc.ABC):
     name: ClassVar[str]
     format: ClassVar[str]
+    # Part of every record's fingerprint: a re-run skips, unread, records whose raw JSON,
+    # options and adapter version are those their entry was written from. Bump it whenever
+    # `normalize` (or `fingerprint`) would turn the same input into something else.
     version: ClassVar[str]
 
     def parse_options(self, options: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -45,7 +45,7 @@ def clean_tags(values: Any, field: str = "tags") -> list[str]:
 class GenericJsonAdapter(Adapter):
     name = "generic-json"
     format = "json"
-    version = "1.0.0"
+    version = "1.0.0"  # part of the fingerprint: bump it when normalize's output changes
 
     def items(self, payload: Any) -> list[Any]:
         if not isinstance(payload, dict):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from uuid import UUID
 
+import pytest
+
 from sqlalchemy import select, update
 
 from adapters.generic_json import GenericJsonAdapter
@@ -142,3 +144,57 @@ def test_fingerprints_cover_the_adapter_version_the_options_and_the_raw_bytes():
 
     assert manifests.Fingerprinter(Newer(), {})(raw) != base
     assert len(base) == manifests.FINGERPRINT_HEX_LENGTH
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_content_changed_by_a_writer_unaware_of_fingerprints_is_read_again(service):
+    """An older worker during an upgrade (or a hand-made UPDATE) changes content without
+    touching source_hash: the database forgets the fingerprint, so the re-run rewrites."""
+    kb = service.create_kb()
+    service.run(kb, records(2))
+    with transaction(service.runtime.sessions) as session:
+        session.execute(
+            update(Entry).where(Entry.source_id == "r0").values(content="edited elsewhere", content_hash="0" * 64)
+        )
+    job = service.run(kb, records(2))
+    assert (job["result"]["entriesUpdated"], job["result"]["entriesSkipped"]) == (1, 1)
+    assert {e["sourceId"]: e["content"] for e in service.entries(kb)}["r0"] == "Body 0, revision 1"
+
+
+def test_a_refresh_never_lands_on_content_written_since(service):
+    """Job A found r0 unchanged by content and queues its fingerprint; job B rewrote r0
+    meanwhile: A's refresh must not pin its fingerprint to B's content."""
+    from app.services import entry_writes
+    from app.services.ingest import Refresh
+
+    kb = service.create_kb()
+    service.run(kb, records(1))
+    with transaction(service.runtime.sessions) as session:
+        entry = session.scalars(select(Entry).where(Entry.source_id == "r0")).one()
+        stale = Refresh(entry.id, "f" * 64, "a" * 32)  # compared against content since replaced
+        fresh = Refresh(entry.id, entry.content_hash, "b" * 32)
+    with transaction(service.runtime.sessions) as session:
+        entry_writes.refresh_source_hashes(session, refreshes=[stale])
+    with transaction(service.runtime.sessions) as session:
+        assert session.scalars(select(Entry.source_hash)).one() != "a" * 32
+        entry_writes.refresh_source_hashes(session, refreshes=[fresh])
+    with transaction(service.runtime.sessions) as session:
+        assert session.scalars(select(Entry.source_hash)).one() == "b" * 32
+
+
+def test_a_job_planned_with_another_adapter_version_is_read_whole(service):
+    """During a deploy the API may fingerprint with one version and a worker run another:
+    then the manifest is not trusted (here it is not even decodable) and records are read."""
+    from app.models import Job
+
+    kb = service.create_kb()
+    service.run(kb, records(3))
+    service.pause_worker()
+    job_id = service.submit(kb, [*records(2), {"id": "r2", "title": "x", "content": "changed"}])
+    with transaction(service.runtime.sessions) as session:
+        session.execute(update(Job).where(Job.id == UUID(job_id)).values(adapter_version="0.0.1"))
+        session.execute(update(JobBatch).where(JobBatch.job_id == UUID(job_id)).values(manifest=b"not a manifest"))
+    service.resume_worker()
+    job = service.wait(job_id)
+    assert job["status"] == "completed", job.get("error")
+    assert (job["result"]["entriesUpdated"], job["result"]["entriesSkipped"]) == (1, 2)

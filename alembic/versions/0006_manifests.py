@@ -28,10 +28,29 @@ def upgrade() -> None:
         ).scalar()
         if lz4:
             op.execute("ALTER TABLE job_batches ALTER COLUMN manifest SET COMPRESSION lz4")
+        # A writer that changes an entry's content without setting its source hash (a worker
+        # of the release before this one, still running during an upgrade, or a hand-made
+        # UPDATE) must not leave the old fingerprint behind: a re-run would skip that record
+        # unread as unchanged. SQLite needs none: the embedded mode is one process.
+        op.execute("""
+            CREATE FUNCTION kb_ingest_entry_source_hash_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.content_hash IS DISTINCT FROM OLD.content_hash AND NEW.source_hash IS NOT DISTINCT FROM OLD.source_hash THEN
+                    NEW.source_hash := NULL;
+                END IF;
+                RETURN NEW;
+            END $$
+        """)
+        op.execute("""
+            CREATE TRIGGER entries_source_hash_guard BEFORE UPDATE ON entries
+            FOR EACH ROW EXECUTE FUNCTION kb_ingest_entry_source_hash_guard()
+        """)
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == 'postgresql':
+        op.execute("DROP TRIGGER entries_source_hash_guard ON entries")
+        op.execute("DROP FUNCTION kb_ingest_entry_source_hash_guard()")
         op.execute("ALTER TABLE job_batches ALTER COLUMN items SET STORAGE EXTENDED")
     op.drop_column('entries', 'source_hash')
     op.drop_column('job_batches', 'manifest')

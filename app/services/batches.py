@@ -56,6 +56,7 @@ class Claim:
     workspace_id: UUID
     knowledge_base_id: UUID
     adapter_type: str
+    adapter_version: str
     options: dict[str, Any]
     manifest: bytes | None
     attempts: int
@@ -90,7 +91,9 @@ def run_batch(
 
 
 def _decide(sessions: sessionmaker[Session], *, job_id: UUID, seq: int, claim: Claim, adapter: Adapter, limits: RecordLimits) -> Decision:
-    if claim.manifest is None:  # planned before manifests: every record is read
+    if claim.manifest is None or claim.adapter_version != adapter.version:
+        # Planned before manifests, or fingerprinted by another version of the adapter than
+        # this worker runs (a deploy in progress): every record is read, none is fingerprinted.
         identified = identify_all(adapter, _read_items(sessions, job_id=job_id, seq=seq))
         existing = _stored(sessions, claim, [i.identity.source_id for i in identified if i.identity is not None])
         return decide(adapter, claim.options, identified, existing, limits)
@@ -99,8 +102,13 @@ def _decide(sessions: sessionmaker[Session], *, job_id: UUID, seq: int, claim: C
     decision, unread = triage(lines, existing)
     if unread:
         items = [item for item in _read_items(sessions, job_id=job_id, seq=seq) if item[0] in unread]
+        identified = identify_all(adapter, items)
+        # Ids the API could not tell but this worker can: look them up too.
+        missing = [i.identity.source_id for i in identified if i.identity is not None and i.identity.source_id not in existing]
+        if missing:
+            existing.update(_stored(sessions, claim, missing))
         fingerprints = {line.seq: line.fingerprint for line in lines}
-        decide(adapter, claim.options, identify_all(adapter, items), existing, limits, fingerprints=fingerprints, into=decision)
+        decide(adapter, claim.options, identified, existing, limits, fingerprints=fingerprints, into=decision)
     return decision
 
 
@@ -147,6 +155,7 @@ def claim_batch(session: Session, *, job_id: UUID, seq: int, max_attempts: int |
         workspace_id=job.workspace_id,
         knowledge_base_id=job.knowledge_base_id,
         adapter_type=job.adapter_type,
+        adapter_version=job.adapter_version,
         options=job.options,
         manifest=batch.manifest,
         attempts=batch.attempts + 1,

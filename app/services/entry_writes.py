@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Entry
 from app.services import postgres_writes
-from app.services.ingest import Delete, Stored, Write
+from app.services.ingest import Delete, Refresh, Stored, Write
 from app.timestamps import utcnow
 
 ENTRIES = Entry.__table__
@@ -74,16 +74,24 @@ def upsert(
     return written
 
 
-def refresh_source_hashes(session: Session, *, refreshes: list[tuple[UUID, str]]) -> None:
+def refresh_source_hashes(session: Session, *, refreshes: list[Refresh]) -> None:
     """Store the fingerprints of entries a batch found unchanged by content only; nothing
-    else of the entry (version, updated_at) changes."""
+    else of the entry (version, updated_at) changes, and an entry whose content another
+    job changed meanwhile keeps its own. In id order, like every batch's row locks."""
     if not refreshes:
         return
+    refreshes = sorted(refreshes, key=lambda r: r.entry_id)
     if postgres_writes.on_postgres(session):
         postgres_writes.refresh_source_hashes(session, refreshes=refreshes)
         return
-    statement = update(ENTRIES).where(ENTRIES.c.id == bindparam("entry_id")).values(source_hash=bindparam("fingerprint"))
-    session.connection().execute(statement, [{"entry_id": entry_id, "fingerprint": fp} for entry_id, fp in refreshes])
+    statement = (
+        update(ENTRIES)
+        .where(ENTRIES.c.id == bindparam("entry_id"), ENTRIES.c.content_hash == bindparam("compared"))
+        .values(source_hash=bindparam("fingerprint"))
+    )
+    session.connection().execute(
+        statement, [{"entry_id": r.entry_id, "compared": r.content_hash, "fingerprint": r.source_hash} for r in refreshes]
+    )
 
 
 def remove(session: Session, *, knowledge_base_id: UUID, deletes: list[Delete]) -> dict[str, UUID]:

@@ -61,14 +61,23 @@ class Delete:
     source_id: str
 
 
+class Refresh(NamedTuple):
+    """Store `source_hash` on an entry, provided it still holds `content_hash` (another
+    job may have written other content since it was read)."""
+
+    entry_id: UUID
+    content_hash: str
+    source_hash: str
+
+
 @dataclass(slots=True)
 class Decision:
     outcomes: list[Outcome] = field(default_factory=list)
     writes: list[Write] = field(default_factory=list)
     deletes: list[Delete] = field(default_factory=list)
-    # (entry id, fingerprint) of records found unchanged by content but not by source
-    # hash: storing the fingerprint lets the next re-run skip them without reading them.
-    refreshes: list[tuple[UUID, str]] = field(default_factory=list)
+    # Records found unchanged by content but not by source hash: storing the fingerprint
+    # lets the next re-run skip them without reading them.
+    refreshes: list[Refresh] = field(default_factory=list)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -166,7 +175,7 @@ def _decide_write(
         if stored is not None and stored.content_hash == digest:
             decision.outcomes.append(_skip(item.seq, source_id, existing, "content unchanged"))
             if source_hash is not None and stored.source_hash != source_hash:
-                decision.refreshes.append((stored.entry_id, source_hash))
+                decision.refreshes.append(Refresh(stored.entry_id, stored.content_hash, source_hash))
             return
         record = record or adapter.normalize(item.raw, options)
         check_record(record, limits)

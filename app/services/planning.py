@@ -90,7 +90,8 @@ def _finished(pending: _Pending) -> PlannedBatch:
 
 def _line(seq: int, identity: Identity | None, superseded: bool, fingerprint: str) -> manifests.Line:
     # An id the worker would refuse goes without one: the worker reads the record and says why.
-    source_id = identity.source_id if identity is not None and "\x00" not in identity.source_id else None
+    usable = identity is not None and isinstance(identity.source_id, str) and "\x00" not in identity.source_id
+    source_id = identity.source_id if usable else None  # type: ignore[union-attr]
     return manifests.Line(seq, source_id, bool(identity and identity.deleted), superseded, fingerprint)
 
 

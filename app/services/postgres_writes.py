@@ -17,7 +17,7 @@ import orjson
 import psycopg
 from sqlalchemy.orm import Session
 
-from app.services.ingest import Outcome, Stored, Write
+from app.services.ingest import Outcome, Refresh, Stored, Write
 
 _STORED_HASHES = """
 SELECT source_id, id, content_hash, source_hash FROM entries
@@ -50,8 +50,8 @@ RETURNING source_id, id
 
 _REFRESH_SOURCE_HASHES = """
 UPDATE entries AS e SET source_hash = r.source_hash
-FROM unnest(%b::uuid[], %b::text[]) AS r(id, source_hash)
-WHERE e.id = r.id
+FROM unnest(%b::uuid[], %b::text[], %b::text[]) AS r(id, content_hash, source_hash)
+WHERE e.id = r.id AND e.content_hash = r.content_hash
 """
 
 _COPY_RESULTS = "COPY job_results (job_id, seq, source_id, status, action, entry_id, error, detail) FROM STDIN"
@@ -94,8 +94,9 @@ def upsert(
     return {source_id: (entry_id, version) for source_id, entry_id, version in rows}
 
 
-def refresh_source_hashes(session: Session, *, refreshes: list[tuple[UUID, str]]) -> None:
-    _connection(session).execute(_REFRESH_SOURCE_HASHES, ([entry_id for entry_id, _ in refreshes], [fp for _, fp in refreshes]))
+def refresh_source_hashes(session: Session, *, refreshes: Sequence[Refresh]) -> None:
+    columns = ([r.entry_id for r in refreshes], [r.content_hash for r in refreshes], [r.source_hash for r in refreshes])
+    _connection(session).execute(_REFRESH_SOURCE_HASHES, columns)
 
 
 def remove(session: Session, *, knowledge_base_id: UUID, source_ids: list[str]) -> dict[str, UUID]:
