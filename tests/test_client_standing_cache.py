@@ -87,6 +87,24 @@ def test_rotation_by_the_admin_cli_ends_cached_tokens_within_the_deadline(servic
 
 
 @on_postgres
+def test_a_revocation_made_by_hand_in_sql_ends_cached_tokens_within_the_deadline(service):
+    """The migration's trigger notifies for changes the admin commands did not make."""
+    credentials = service.new_client(["*"])
+    wait_until_trusted(standings(service))
+    assert service.client.get(KBS, headers=credentials.headers).status_code == 200
+    assert standings(service).get(uuid.UUID(credentials.client_id)) is not None
+    engine, sessions = other_process_sessions(service)
+    try:
+        with sessions.begin() as session:
+            session.execute(text("UPDATE access_token_clients SET revoked_at = now() WHERE id = :id"), {"id": uuid.UUID(credentials.client_id)})
+    finally:
+        engine.dispose()
+    elapsed, body = seconds_until_refused(service, credentials.headers)
+    assert body["message"] == "Access token belongs to a revoked client"
+    assert elapsed < DEADLINE
+
+
+@on_postgres
 def test_a_change_made_in_this_process_holds_for_the_very_next_request(service):
     credentials = service.new_client(["*"])
     wait_until_trusted(standings(service))

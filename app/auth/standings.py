@@ -6,17 +6,20 @@ job poll's CPU. Revocation and rotation must still end a client's tokens at once
 whichever process commits them (the API, or `kb-ingest clients` elsewhere), so the cache
 is not a TTL cache: `announce_change()` sends `pg_notify` inside the changing
 transaction, PostgreSQL delivers it at commit, and a listener thread (one dedicated
-connection per API process) drops the client's entry a few milliseconds later.
+connection per API process) drops the client's entry a few milliseconds later. A trigger
+(migration 0007) notifies the same way for changes made outside the service's code.
 
 What makes the cache safe to trust, and when it is bypassed:
 - It is used only while the listener is connected and has LISTENed; it starts empty and is
   emptied whenever the listener connects, disconnects or fails.
-- The listener pings every PING_INTERVAL. PostgreSQL sends a listener its pending
-  notifications before it answers a query, so a completed ping proves that every change
-  committed before it was sent has been seen. Entries are used only while the last such
-  proof is younger than MAX_STALENESS: even a notification lost without the connection
-  failing (or a listener thread starved of CPU) cannot keep a revoked client working for
-  longer than that; then requests read the database again until the listener catches up.
+- The listener pings every PING_INTERVAL, asking the server whether its session still
+  LISTENs on the channel (behind a transaction-mode pooler it would not, and would hear
+  nothing). PostgreSQL sends a listener its pending notifications before it answers a
+  query, so a completed ping proves that every change committed before it was sent has
+  been seen (psycopg >= 3.2.4 keeps notifications that arrive during a query). Entries
+  are used only while the last such proof is younger than MAX_STALENESS: a listener that
+  hangs or is starved of CPU cannot keep a revoked client working for longer than that;
+  then requests read the database again until the listener catches up.
 - An entry read from the database is stored only if no notification arrived since the
   read began (a generation number), so a read that raced a revocation cannot re-insert the
   standing the revocation just dropped.
@@ -181,7 +184,9 @@ class StandingCache:
     def _follow(self, connection: psycopg.Connection[Any]) -> None:
         while not self._stop.is_set():
             sent = time.monotonic()
-            connection.execute("SELECT 1")
+            listening = connection.execute("SELECT %s = ANY(ARRAY(SELECT pg_listening_channels()))", (CHANNEL,)).fetchone()
+            if not listening or not listening[0]:
+                raise RuntimeError(f"this session does not LISTEN on {CHANNEL} (a transaction-mode pooler in between?)")
             # Notifications that came with the ping's answer wait in psycopg's backlog.
             for notify in connection.notifies(timeout=0):
                 self._forget(notify.payload)
