@@ -54,6 +54,16 @@ def other_process_sessions(service):  # type: ignore[no-untyped-def]
     return engine, sessionmaker(engine, expire_on_commit=False)
 
 
+def revoke_in_sql_elsewhere(service, client_id: str) -> None:  # type: ignore[no-untyped-def]
+    """A hand-made UPDATE on a connection the API does not own."""
+    engine, sessions = other_process_sessions(service)
+    try:
+        with sessions.begin() as session:
+            session.execute(text("UPDATE access_token_clients SET revoked_at = now() WHERE id = :id"), {"id": uuid.UUID(client_id)})
+    finally:
+        engine.dispose()
+
+
 @on_postgres
 def test_a_known_client_is_served_from_the_cache(service):
     credentials = service.new_client(["*"])
@@ -93,12 +103,7 @@ def test_a_revocation_made_by_hand_in_sql_ends_cached_tokens_within_the_deadline
     wait_until_trusted(standings(service))
     assert service.client.get(KBS, headers=credentials.headers).status_code == 200
     assert standings(service).get(uuid.UUID(credentials.client_id)) is not None
-    engine, sessions = other_process_sessions(service)
-    try:
-        with sessions.begin() as session:
-            session.execute(text("UPDATE access_token_clients SET revoked_at = now() WHERE id = :id"), {"id": uuid.UUID(credentials.client_id)})
-    finally:
-        engine.dispose()
+    revoke_in_sql_elsewhere(service, credentials.client_id)
     elapsed, body = seconds_until_refused(service, credentials.headers)
     assert body["message"] == "Access token belongs to a revoked client"
     assert elapsed < DEADLINE
@@ -124,11 +129,10 @@ def test_while_the_listener_is_disconnected_every_request_reads_the_database(ser
     try:
         with sessions.begin() as session:
             session.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'kb-ingest access-client listener' AND datname = current_database()"))
-        # Revoked without any notification reaching this process: its listener is gone.
-        with sessions.begin() as session:
-            session.execute(text("UPDATE access_token_clients SET revoked_at = now() WHERE id = :id"), {"id": uuid.UUID(credentials.client_id)})
     finally:
         engine.dispose()
+    # Revoked without any notification reaching this process: its listener is gone.
+    revoke_in_sql_elsewhere(service, credentials.client_id)
     elapsed, body = seconds_until_refused(service, credentials.headers)
     assert body["message"] == "Access token belongs to a revoked client"
     assert elapsed < DEADLINE

@@ -110,22 +110,22 @@ def test_records_without_a_usable_id_are_read_and_failed_with_the_reason(service
     assert errors == ["id is required and must be a string", "id must not contain NUL characters"]
 
 
+def run_without_manifest(service, kb: str, data) -> dict:  # type: ignore[no-untyped-def]
+    """A job as a release before manifests stored it."""
+    service.pause_worker()
+    job_id = service.submit(kb, data)
+    with transaction(service.runtime.sessions) as session:
+        session.execute(update(JobBatch).where(JobBatch.job_id == UUID(job_id)).values(manifest=None))
+    service.resume_worker()
+    return service.wait(job_id)
+
+
 def test_batches_planned_before_manifests_are_read_whole(service):
     kb = service.create_kb()
-    service.pause_worker()
-    first = service.submit(kb, records(5))
-    with transaction(service.runtime.sessions) as session:
-        session.execute(update(JobBatch).where(JobBatch.job_id == UUID(first)).values(manifest=None))
-    service.resume_worker()
-    assert service.wait(first)["result"]["entriesCreated"] == 5
+    assert run_without_manifest(service, kb, records(5))["result"]["entriesCreated"] == 5
     with transaction(service.runtime.sessions) as session:
         assert set(session.scalars(select(Entry.source_hash))) == {None}
-    service.pause_worker()
-    second = service.submit(kb, records(5))
-    with transaction(service.runtime.sessions) as session:
-        session.execute(update(JobBatch).where(JobBatch.job_id == UUID(second)).values(manifest=None))
-    service.resume_worker()
-    assert service.wait(second)["result"]["entriesSkipped"] == 5
+    assert run_without_manifest(service, kb, records(5))["result"]["entriesSkipped"] == 5
     # An upgrade's first re-run fills in the fingerprints; the one after is settled unread.
     service.run(kb, records(5))
     assert run_unreadable(service, kb, records(5))["result"]["entriesSkipped"] == 5
