@@ -183,7 +183,14 @@ def test_only_one_process_leads_the_sweep_and_the_lead_passes_on_when_its_holder
         first.release()
         assert second.leading() and not first.leading()
         with engines[0].connect() as connection:  # the leader's connection dies: a crash, a restart
-            connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"))
+            # pg_terminate_backend(pid, timeout) waits until the backend is gone, and with it
+            # the lock; without the wait the next try could still find the lock held.
+            connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid, 10000) FROM pg_locks WHERE locktype = 'advisory' "
+                    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                )
+            )
         assert first.leading()
         assert not second.leading(), "a leader that lost its connection stops sweeping"
         first.release()
