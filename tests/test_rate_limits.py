@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 from dataclasses import dataclass
 from uuid import uuid4
 
@@ -12,7 +15,8 @@ from redis.asyncio import Redis
 from litestar import Request
 from litestar.testing import TestClient
 
-from app.api.rate_limits import FailOpen, RedisWindowCounter, caller
+from app.api import rate_limits
+from app.api.rate_limits import FailOpen, RedisWindowCounter, Window, caller
 from app.settings import Settings
 from app.main import create_app
 from tests.services import REDIS_URL
@@ -129,6 +133,68 @@ def test_an_unreachable_redis_lets_requests_through_with_a_warning(caplog):
     counter = FailOpen(RedisWindowCounter(unreachable, prefix="x:"))
     assert anyio.run(counter.hit, "client:x", 60) is None
     assert "rate-limit counter unavailable, not limiting" in caplog.text
+
+
+def test_a_redis_that_never_answers_is_left_alone_for_a_pause_then_tried_again(caplog):
+    """A black hole (connections accepted, nothing answered) costs one timeout per pause, not one per request."""
+    with BlackHole() as hole:
+        settings = Settings(redis_url=f"redis://127.0.0.1:{hole.port}/0", rate_limit_per_minute=3)
+        counter = rate_limits.counter(settings)  # as the service builds it: 1 s timeouts, no retries
+        counter.pause = 1.5
+
+        async def hits(n: int) -> list[Window | None]:
+            return [await counter.hit("client:x", 60) for _ in range(n)]
+
+        assert anyio.run(hits, 20) == [None] * 20
+        assert hole.connections == 1, "only the first request waited for Redis"
+        assert caplog.text.count("rate-limit counter unavailable") == 1
+        time.sleep(1.6)
+        assert anyio.run(hits, 1) == [None]
+        assert hole.connections == 2, "after the pause Redis is tried again"
+
+
+def test_the_limiter_counts_again_once_a_stalled_redis_answers(redis_server, caplog):
+    prefix = f"test-{uuid4().hex}:"
+    client = Redis.from_url(REDIS_URL, socket_timeout=0.2)
+    counter = FailOpen(RedisWindowCounter(client, prefix=prefix), pause=0.3)
+    try:
+        redis_server.execute_command("CLIENT", "PAUSE", 600, "ALL")  # Redis stalls for 0.6 s
+        assert anyio.run(counter.hit, "client:x", 60) is None
+        time.sleep(0.8)
+        window = anyio.run(counter.hit, "client:x", 60)
+        assert window is not None and window.count == 1
+        assert "rate-limit counter available again" in caplog.text
+    finally:
+        redis_server.delete(f"{prefix}client:x")
+
+
+class BlackHole:
+    """A TCP server that accepts connections, counts them and never answers."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.connections = 0
+        self._held: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    def __enter__(self) -> BlackHole:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.close()
+        for held in self._held:
+            held.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                return
+            self._held.append(connection)
+            self.connections += 1
 
 
 @pytest.mark.parametrize("backend", ["postgres"])

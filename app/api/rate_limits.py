@@ -34,6 +34,8 @@ from litestar.middleware import DefineMiddleware
 from litestar.middleware.rate_limit import DURATION_VALUES, RateLimitConfig, RateLimitMiddleware, get_remote_address
 from litestar.types import Message, Receive, Scope, Send
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from app.settings import Settings
 
@@ -71,7 +73,11 @@ def middleware(settings: Settings) -> list[DefineMiddleware]:
 
 def counter(settings: Settings) -> WindowCounter:
     if settings.redis_url:
-        client = Redis.from_url(settings.redis_url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT)
+        # No retries: redis-py's default (10, with backoff) would hold a request for many
+        # seconds against a Redis that does not answer, and FailOpen decides what a failure means.
+        client = Redis.from_url(
+            settings.redis_url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT, retry=Retry(NoBackoff(), 0)
+        )
         return FailOpen(RedisWindowCounter(client, prefix=f"{settings.redis_namespace}:rate-limit:"))
     return MemoryWindowCounter()
 
@@ -173,14 +179,30 @@ class MemoryWindowCounter:
 
 
 class FailOpen:
-    """A counter that answers "not counted" (no limit, no headers) while its backend is down."""
+    """A counter that answers "not counted" (no limit, no headers) while its backend is down.
 
-    def __init__(self, inner: WindowCounter) -> None:
+    A Redis that does not answer (a partition, a full server) would make every request wait
+    out REDIS_TIMEOUT; after a failure the backend is left alone for `pause` seconds, during
+    which requests pass at once, and then the next request tries it again. The outage is
+    logged when it starts and when it ends, not once per request.
+    """
+
+    def __init__(self, inner: WindowCounter, *, pause: float = 5.0) -> None:
         self.inner = inner
+        self.pause = pause
+        self._down_until: float | None = None
 
     async def hit(self, key: str, window: int) -> Window | None:
-        try:
-            return await self.inner.hit(key, window)
-        except Exception as error:  # noqa: BLE001 - any counter failure means "not limited"
-            log.warning("rate-limit counter unavailable, not limiting: %s", type(error).__name__)
+        if self._down_until is not None and time.monotonic() < self._down_until:
             return None
+        try:
+            counted = await self.inner.hit(key, window)
+        except Exception as error:  # noqa: BLE001 - any counter failure means "not limited"
+            if self._down_until is None:
+                log.warning("rate-limit counter unavailable, not limiting for now: %s", type(error).__name__)
+            self._down_until = time.monotonic() + self.pause
+            return None
+        if self._down_until is not None:
+            log.warning("rate-limit counter available again, limiting")
+            self._down_until = None
+        return counted
