@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine, text
 
 from app.db import transaction
 from app.runtime import Runtime
-from app.services import failures, sweeper
+from app.services import failures, idempotency, sweeper
 from app.timestamps import utcnow
 
 log = logging.getLogger(__name__)
@@ -96,6 +96,7 @@ class Sweeper:
         self.policy = sweeper.Policy(
             stall_after=timedelta(seconds=settings.stall_timeout_seconds), max_attempts=settings.max_batch_attempts
         )
+        self.key_ttl = timedelta(seconds=settings.idempotency_key_ttl)
         self.leadership = SoleLeadership() if settings.is_sqlite else AdvisoryLockLeadership(runtime.engine)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -136,6 +137,9 @@ class Sweeper:
         lost = queue.lost_messages()
         with transaction(self.runtime.sessions) as session:
             result = sweeper.sweep(session, policy=self.policy, now=utcnow(), broker_lost_messages=lost)
+            # Expired keys are ignored anyway; deleting them here keeps the table small
+            # without costing a submission anything.
+            purged = idempotency.purge_expired(session, ttl=self.key_ttl)
         for job_id, seqs in result.resend.items():
             queue.enqueue_batches(job_id, seqs)
         if lost:
@@ -148,4 +152,6 @@ class Sweeper:
                 len(result.failed),
                 extra={"broker_lost_messages": lost},
             )
+        if purged:
+            log.info("sweeper deleted %d expired idempotency keys", purged)
         return result

@@ -35,7 +35,7 @@ def create_job(runtime: Runtime, *, workspace_id: UUID, submission: jobs.Submiss
         return _create(runtime, workspace_id, submission, None)
     request = idempotency.IdempotentRequest(key, idempotency.fingerprint(submission))
     try:
-        created = _create(runtime, workspace_id, submission, request)
+        return _create(runtime, workspace_id, submission, request)
     except IntegrityError as error:
         with transaction(runtime.sessions) as session:
             winner = idempotency.previous_job(session, workspace_id=workspace_id, request=request, ttl=_ttl(runtime))
@@ -43,9 +43,6 @@ def create_job(runtime: Runtime, *, workspace_id: UUID, submission: jobs.Submiss
             raise error
         log.info("lost the race for Idempotency-Key %r to job %s", key, winner, extra={"job_id": str(winner)})
         return Created(winner, replayed=True)
-    if not created.replayed:
-        _purge_expired_keys(runtime)
-    return created
 
 
 def _create(runtime: Runtime, workspace_id: UUID, submission: jobs.Submission, request: idempotency.IdempotentRequest | None) -> Created:
@@ -65,15 +62,6 @@ def _create(runtime: Runtime, workspace_id: UUID, submission: jobs.Submission, r
         if request is not None:
             idempotency.remember(session, workspace_id=workspace_id, request=request, job_id=accepted.job.id)
         return Created(accepted.job.id, accepted.batch_seqs)
-
-
-def _purge_expired_keys(runtime: Runtime) -> None:
-    """Housekeeping after a keyed job committed; its failure must not fail that request."""
-    try:
-        with transaction(runtime.sessions) as session:
-            idempotency.purge_expired(session, ttl=_ttl(runtime))
-    except Exception:  # noqa: BLE001 - expired keys are ignored anyway; the next submission purges them
-        log.warning("could not purge expired idempotency keys", exc_info=True)
 
 
 def _ttl(runtime: Runtime) -> timedelta:
