@@ -94,32 +94,34 @@ def _decide(sessions: sessionmaker[Session], *, job_id: UUID, seq: int, claim: C
     if claim.manifest is None or claim.adapter_version != adapter.version:
         # Planned before manifests, or fingerprinted by another version of the adapter than
         # this worker runs (a deploy in progress): every record is read, none is fingerprinted.
-        identified = identify_all(adapter, _read_items(sessions, job_id=job_id, seq=seq))
-        existing = _stored(sessions, claim, [i.identity.source_id for i in identified if i.identity is not None])
+        with transaction(sessions) as session:
+            identified = identify_all(adapter, _read_items(session, job_id=job_id, seq=seq))
+            existing = _stored(session, claim, [i.identity.source_id for i in identified if i.identity is not None])
         return decide(adapter, claim.options, identified, existing, limits)
     lines = manifests.decode(claim.manifest)
-    existing = _stored(sessions, claim, [line.source_id for line in lines if line.source_id is not None])
-    decision, unread = triage(lines, existing)
-    if unread:
-        items = [item for item in _read_items(sessions, job_id=job_id, seq=seq) if item[0] in unread]
-        identified = identify_all(adapter, items)
+    # The lookups and the records left share one transaction: on a first load every record
+    # is left, and a second transaction would cost one more round trip per batch.
+    with transaction(sessions) as session:
+        existing = _stored(session, claim, [line.source_id for line in lines if line.source_id is not None])
+        decision, unread = triage(lines, existing)
+        if not unread:
+            return decision
+        identified = identify_all(adapter, [item for item in _read_items(session, job_id=job_id, seq=seq) if item[0] in unread])
         # Ids the API could not tell but this worker can: look them up too.
         missing = [i.identity.source_id for i in identified if i.identity is not None and i.identity.source_id not in existing]
         if missing:
-            existing.update(_stored(sessions, claim, missing))
-        fingerprints = {line.seq: line.fingerprint for line in lines}
-        decide(adapter, claim.options, identified, existing, limits, fingerprints=fingerprints, into=decision)
-    return decision
+            existing.update(_stored(session, claim, missing))
+    # Normalizing (converting HTML, say) happens after the transaction.
+    fingerprints = {line.seq: line.fingerprint for line in lines}
+    return decide(adapter, claim.options, identified, existing, limits, fingerprints=fingerprints, into=decision)
 
 
-def _stored(sessions: sessionmaker[Session], claim: Claim, source_ids: list[str]) -> dict[str, Stored]:
-    with transaction(sessions) as session:
-        return entry_writes.stored_hashes(session, knowledge_base_id=claim.knowledge_base_id, source_ids=source_ids)
+def _stored(session: Session, claim: Claim, source_ids: list[str]) -> dict[str, Stored]:
+    return entry_writes.stored_hashes(session, knowledge_base_id=claim.knowledge_base_id, source_ids=source_ids)
 
 
-def _read_items(sessions: sessionmaker[Session], *, job_id: UUID, seq: int) -> list[tuple[int, bool, Any]]:
-    with transaction(sessions) as session:
-        blob = session.execute(select(JobBatch.items).where(JobBatch.job_id == job_id, JobBatch.seq == seq)).scalar_one()
+def _read_items(session: Session, *, job_id: UUID, seq: int) -> list[tuple[int, bool, Any]]:
+    blob = session.execute(select(JobBatch.items).where(JobBatch.job_id == job_id, JobBatch.seq == seq)).scalar_one()
     return decode_batch(blob)
 
 
