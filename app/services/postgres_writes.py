@@ -19,9 +19,20 @@ from sqlalchemy.orm import Session
 
 from app.services.ingest import Outcome, Refresh, Stored, Write
 
+# One index probe per id, whatever the statistics say. The plain form
+# (`knowledge_base_id = $1 AND source_id = ANY($2)`) let the planner scan the whole
+# knowledge base and filter whenever it believed the knowledge base small: always for one
+# that is new since the last ANALYZE, that is during its first load, where every batch's
+# lookup then read every entry written so far (62 ms at 88,500 entries, growing with each
+# batch). The LIMIT keeps the subquery from being flattened into a join the planner could
+# turn into that same scan.
 _STORED_HASHES = """
-SELECT source_id, id, content_hash, source_hash FROM entries
-WHERE knowledge_base_id = %b AND source_id = ANY(%b::text[])
+SELECT x.source_id, x.id, x.content_hash, x.source_hash
+FROM unnest(%(source_ids)b::text[]) AS w(source_id)
+CROSS JOIN LATERAL (
+    SELECT source_id, id, content_hash, source_hash FROM entries
+    WHERE knowledge_base_id = %(knowledge_base_id)b AND source_id = w.source_id LIMIT 1
+) AS x
 """
 
 # The WHERE makes a row whose stored hash already equals ours (written meanwhile by
@@ -43,8 +54,8 @@ WHERE e.content_hash <> excluded.content_hash
 RETURNING source_id, id, version
 """
 
-_REMOVE = """
-DELETE FROM entries WHERE knowledge_base_id = %b AND source_id = ANY(%b::text[])
+_REMOVE = f"""
+DELETE FROM entries WHERE id = ANY(ARRAY(SELECT id FROM ({_STORED_HASHES}) AS found))
 RETURNING source_id, id
 """
 
@@ -67,7 +78,7 @@ def _connection(session: Session) -> psycopg.Connection:
 
 
 def stored_hashes(session: Session, *, knowledge_base_id: UUID, source_ids: list[str]) -> dict[str, Stored]:
-    rows = _connection(session).execute(_STORED_HASHES, (knowledge_base_id, source_ids))
+    rows = _connection(session).execute(_STORED_HASHES, {"knowledge_base_id": knowledge_base_id, "source_ids": source_ids})
     return {source_id: Stored(entry_id, digest, source_hash) for source_id, entry_id, digest, source_hash in rows}
 
 
@@ -100,7 +111,7 @@ def refresh_source_hashes(session: Session, *, refreshes: Sequence[Refresh]) -> 
 
 
 def remove(session: Session, *, knowledge_base_id: UUID, source_ids: list[str]) -> dict[str, UUID]:
-    rows = _connection(session).execute(_REMOVE, (knowledge_base_id, source_ids))
+    rows = _connection(session).execute(_REMOVE, {"knowledge_base_id": knowledge_base_id, "source_ids": source_ids})
     return dict(rows.fetchall())
 
 
