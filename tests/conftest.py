@@ -8,7 +8,13 @@
 
 from __future__ import annotations
 
-import time
+import os
+
+# Dramatiq restarts a resumed worker's consumer after `dramatiq_restart_delay` ms (3,000
+# by default, read when dramatiq is imported); tests pause and resume workers often.
+os.environ.setdefault("dramatiq_restart_delay", "100")
+
+import time  # noqa: E402
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
