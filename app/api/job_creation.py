@@ -1,10 +1,13 @@
-"""Creating the job of a submission: one transaction, and exactly one job per idempotency key.
+"""Creating the job of a submission: stored in one transaction, exactly one job per idempotency key.
 
-The key is inserted in the job's own transaction, so a crash leaves both or neither.
-Two identical requests racing with one key: on PostgreSQL both may build a job, the
-second insert of the key fails on its primary key once the first commits, and that
-request rolls back and answers with the winner's job; on SQLite transactions are
-serialized (BEGIN IMMEDIATE), so the second simply finds the key.
+The checks that need the database (knowledge base, a key already used) come first in a
+short transaction, the planning (serializing and compressing the batches) runs outside
+any, and the job, its batches and its key are inserted in one last transaction, so a
+crash leaves all or nothing. Two identical requests racing with one key: on PostgreSQL
+both may build a job, the second insert of the key fails on its primary key once the
+first commits, and that request rolls back and answers with the winner's job; on SQLite
+transactions are serialized (BEGIN IMMEDIATE), so the second finds the key in its last
+transaction.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.db import transaction
 from app.runtime import Runtime
-from app.services import idempotency, jobs
+from app.services import idempotency, jobs, knowledge_bases
 
 log = logging.getLogger(__name__)
 
@@ -47,18 +50,26 @@ def create_job(runtime: Runtime, *, workspace_id: UUID, submission: jobs.Submiss
 
 def _create(runtime: Runtime, workspace_id: UUID, submission: jobs.Submission, request: idempotency.IdempotentRequest | None) -> Created:
     settings = runtime.settings
+    # Everything that can refuse the request, in this order, before a second of planning:
+    # a key used by another request (409; a replay answers at once), the adapter and the
+    # records (400), the knowledge base (404).
     with transaction(runtime.sessions) as session:
         if request is not None:
             previous = idempotency.previous_job(session, workspace_id=workspace_id, request=request, ttl=_ttl(runtime))
             if previous is not None:
                 return Created(previous, replayed=True)
-        accepted = jobs.submit(
-            session,
-            workspace_id=workspace_id,
-            submission=submission,
-            batch_size=settings.batch_size,
-            max_records=settings.max_records_per_job,
-        )
+        validated = jobs.validate(submission, max_records=settings.max_records_per_job)
+        knowledge_bases.get(session, workspace_id=workspace_id, knowledge_base_id=submission.knowledge_base_id)
+    # Outside any transaction: no pooled connection idles meanwhile, and in the embedded
+    # mode SQLite's write lock stays free for the worker threads.
+    planned = jobs.plan(validated, batch_size=settings.batch_size)
+    with transaction(runtime.sessions) as session:
+        if request is not None:
+            # Another request with this key may have finished while this one planned.
+            previous = idempotency.previous_job(session, workspace_id=workspace_id, request=request, ttl=_ttl(runtime))
+            if previous is not None:
+                return Created(previous, replayed=True)
+        accepted = jobs.store(session, workspace_id=workspace_id, planned=planned)
         if request is not None:
             idempotency.remember(session, workspace_id=workspace_id, request=request, job_id=accepted.job.id)
         return Created(accepted.job.id, accepted.batch_seqs)

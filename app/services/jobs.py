@@ -12,11 +12,11 @@ from sqlalchemy import Connection, func, select, update
 from sqlalchemy.orm import Session
 
 from adapters import PayloadError, UnknownAdapter, registry
-from adapters.base import Issue
+from adapters.base import Adapter, Issue
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import ACTIVE_STATUSES, Job, JobBatch, JobPayload, JobStatus
 from app.services import knowledge_bases, payloads
-from app.services.planning import plan_batches
+from app.services.planning import Plan, plan_batches
 from app.timestamps import utcnow
 
 
@@ -44,8 +44,35 @@ class Accepted:
     batch_seqs: list[int] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Validated:
+    """A submission that passed every check the database is not needed for."""
+
+    submission: Submission
+    adapter: Adapter
+    options: dict[str, Any]
+    items: list[Any]
+
+
+@dataclass(frozen=True)
+class Planned:
+    validated: Validated
+    plan: Plan
+    envelope: tuple[bytes, str | None]
+
+
 def submit(session: Session, *, workspace_id: UUID, submission: Submission, batch_size: int, max_records: int) -> Accepted:
-    """Validate and store a job with its payload and batches; the caller commits, then enqueues."""
+    """Validate, plan and store a job in one session; the caller commits, then enqueues.
+
+    The API runs the same steps with the planning outside any transaction
+    (app/api/job_creation.py)."""
+    validated = validate(submission, max_records=max_records)
+    knowledge_bases.get(session, workspace_id=workspace_id, knowledge_base_id=submission.knowledge_base_id)
+    return store(session, workspace_id=workspace_id, planned=plan(validated, batch_size=batch_size))
+
+
+def validate(submission: Submission, *, max_records: int) -> Validated:
+    """The adapter, its options and the records: cheap checks, no database."""
     try:
         adapter = registry.get(submission.adapter_type)
     except UnknownAdapter:
@@ -60,30 +87,43 @@ def submit(session: Session, *, workspace_id: UUID, submission: Submission, batc
             f"Too many records: {len(items)} (the maximum per job is {max_records}); split the payload into several jobs",
             [Issue("data", f"has {len(items)} records, more than the maximum of {max_records}")],
         )
-    knowledge_bases.get(session, workspace_id=workspace_id, knowledge_base_id=submission.knowledge_base_id)
+    return Validated(submission, adapter, options, items)
+
+
+def plan(validated: Validated, *, batch_size: int) -> Planned:
+    """Serialize, fingerprint and compress the batches: the CPU-heavy part (about a second
+    for 30 MB), which needs no database and so holds no connection or lock."""
     try:
-        plan = plan_batches(adapter, items, batch_size=batch_size, options=options)
+        planned = plan_batches(validated.adapter, validated.items, batch_size=batch_size, options=validated.options)
     except orjson.JSONEncodeError:
         raise InvalidInput("A record is nested too deeply to be stored", [Issue("data", "has a record nested too deeply")]) from None
+    return Planned(validated, planned, payloads.envelope(validated.submission.data, validated.items))
+
+
+def store(session: Session, *, workspace_id: UUID, planned: Planned) -> Accepted:
+    """The job, its payload envelope and batches; NotFound if the knowledge base is not (or no longer) there."""
+    validated, batches = planned.validated, planned.plan.batches
+    knowledge_base_id = validated.submission.knowledge_base_id
+    knowledge_bases.get(session, workspace_id=workspace_id, knowledge_base_id=knowledge_base_id)
     job = Job(
         workspace_id=workspace_id,
-        knowledge_base_id=submission.knowledge_base_id,
-        adapter_type=adapter.name,
-        adapter_version=adapter.version,
-        options=options,
-        record_count=plan.record_count,
-        batch_count=len(plan.batches),
+        knowledge_base_id=knowledge_base_id,
+        adapter_type=validated.adapter.name,
+        adapter_version=validated.adapter.version,
+        options=validated.options,
+        record_count=planned.plan.record_count,
+        batch_count=len(batches),
     )
     session.add(job)
     session.flush()
-    body, records_pointer = payloads.envelope(submission.data, items)
+    body, records_pointer = planned.envelope
     session.add(JobPayload(job_id=job.id, body=body, records_pointer=records_pointer))
     now = utcnow()
-    for seq, batch in enumerate(plan.batches):
+    for seq, batch in enumerate(batches):
         session.add(
             JobBatch(job_id=job.id, seq=seq, record_count=batch.record_count, items=batch.items, manifest=batch.manifest, enqueued_at=now)
         )
-    return Accepted(job, list(range(len(plan.batches))))
+    return Accepted(job, list(range(len(batches))))
 
 
 def get(session: Session, *, workspace_id: UUID, job_id: UUID) -> Job:
