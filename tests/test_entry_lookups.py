@@ -9,16 +9,20 @@ base without analyzing it, beside an analyzed one, and count the rows the plan t
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 from uuid import UUID, uuid4
 
 import orjson
+import psycopg
 import pytest
 from sqlalchemy import text
 
 from app.db import transaction
 from app.models import DEFAULT_WORKSPACE_ID
-from app.services import postgres_writes
+from app.services import entry_writes, postgres_writes
+from app.services.ingest import Delete
 
 pytestmark = pytest.mark.parametrize("backend", ["postgres"])
 
@@ -41,6 +45,9 @@ def load(service, knowledge_base_id: str, count: int) -> None:
 @pytest.fixture
 def new_knowledge_base(service) -> str:
     """A new knowledge base of LOADED entries that ANALYZE has not seen, beside an analyzed one."""
+    with service.runtime.engine.begin() as connection:
+        # Statistics stay as the test makes them (autovacuum might analyze midway otherwise).
+        connection.execute(text("ALTER TABLE entries SET (autovacuum_enabled = false)"))
     old = service.create_kb("old")
     load(service, old, 5_000)
     with service.runtime.engine.begin() as connection:
@@ -105,3 +112,43 @@ def test_lookups_stay_within_one_knowledge_base(service, new_knowledge_base):
         removed = postgres_writes.remove(session, knowledge_base_id=UUID(other), source_ids=["rec-20000", "rec-4"])
     assert list(found) == ["rec-3"]
     assert list(removed) == ["rec-4"]
+
+
+def test_a_delete_waits_for_a_concurrent_upsert_instead_of_deadlocking_with_it(service, new_knowledge_base):
+    """Rows are locked in source id order, as upserts lock theirs: "rec-10" before "rec-2",
+    the reverse of their order on disk. Locked in disk order, the delete would hold "rec-2"
+    while waiting for "rec-10", and the upsert holding "rec-10" would then wait for "rec-2"."""
+    kb = UUID(new_knowledge_base)
+    update = "UPDATE entries SET title = 'changed' WHERE knowledge_base_id = %s AND source_id = %s"
+    with psycopg.connect(service.runtime.settings.database_url.replace("+psycopg", ""), autocommit=False) as upsert:
+        upsert.execute("SET lock_timeout = '10s'")
+        upsert.execute(update, (kb, "rec-10"))
+        outcome: dict[str, Any] = {}
+
+        def delete_both() -> None:
+            try:
+                with transaction(service.runtime.sessions) as session:
+                    deletes = [Delete(seq=0, source_id="rec-2"), Delete(seq=1, source_id="rec-10")]
+                    outcome["removed"] = entry_writes.remove(session, knowledge_base_id=kb, deletes=deletes)
+            except Exception as error:  # noqa: BLE001 - reported below
+                outcome["error"] = error
+
+        deleting = threading.Thread(target=delete_both)
+        deleting.start()
+        wait_for_a_lock_wait(upsert)
+        upsert.execute(update, (kb, "rec-2"))  # deadlocked here, before
+        upsert.commit()
+        deleting.join(timeout=30)
+    assert "error" not in outcome, outcome
+    assert sorted(outcome["removed"]) == ["rec-10", "rec-2"]
+
+
+def wait_for_a_lock_wait(connection: psycopg.Connection, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    query = (
+        "SELECT count(*) FROM pg_locks AS l JOIN pg_stat_activity AS a ON a.pid = l.pid "
+        "WHERE NOT l.granted AND a.datname = current_database()"
+    )
+    while connection.execute(query).fetchone()[0] == 0:  # type: ignore[index]
+        assert time.monotonic() < deadline, "the delete never waited for the upsert's row"
+        time.sleep(0.02)

@@ -101,7 +101,9 @@ def refresh_source_hashes(session: Session, *, refreshes: list[Refresh]) -> None
 
 
 def remove(session: Session, *, knowledge_base_id: UUID, deletes: list[Delete]) -> dict[str, UUID]:
-    ids = [d.source_id for d in deletes]
+    # In source id order, as upserts lock theirs, so two jobs on one knowledge base never
+    # wait on each other's rows in opposite orders.
+    ids = sorted({d.source_id for d in deletes})
     if not ids:
         return {}
     if postgres_writes.on_postgres(session):

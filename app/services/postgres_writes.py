@@ -54,8 +54,18 @@ WHERE e.content_hash <> excluded.content_hash
 RETURNING source_id, id, version
 """
 
-_REMOVE = f"""
-DELETE FROM entries WHERE id = ANY(ARRAY(SELECT id FROM ({_STORED_HASHES}) AS found))
+# The same probes, each locking its row as it finds it (in the order of the ids given,
+# sorted by the caller like the upserts' rows); found by id, the DELETE alone would lock
+# rows in their order on disk and could deadlock with another job's upsert.
+_REMOVE = """
+DELETE FROM entries WHERE id = ANY(ARRAY(
+    SELECT x.id FROM unnest(%(source_ids)b::text[]) WITH ORDINALITY AS w(source_id, n)
+    CROSS JOIN LATERAL (
+        SELECT id FROM entries
+        WHERE knowledge_base_id = %(knowledge_base_id)b AND source_id = w.source_id LIMIT 1 FOR UPDATE
+    ) AS x
+    ORDER BY w.n
+))
 RETURNING source_id, id
 """
 
