@@ -137,9 +137,6 @@ class Sweeper:
         lost = queue.lost_messages()
         with transaction(self.runtime.sessions) as session:
             result = sweeper.sweep(session, policy=self.policy, now=utcnow(), broker_lost_messages=lost)
-            # Expired keys are ignored anyway; deleting them here keeps the table small
-            # without costing a submission anything.
-            purged = idempotency.purge_expired(session, ttl=self.key_ttl)
         for job_id, seqs in result.resend.items():
             queue.enqueue_batches(job_id, seqs)
         if lost:
@@ -152,6 +149,17 @@ class Sweeper:
                 len(result.failed),
                 extra={"broker_lost_messages": lost},
             )
+        self._purge_expired_keys()
+        return result
+
+    def _purge_expired_keys(self) -> None:
+        """Expired keys are ignored anyway; deleting them here keeps the table small without
+        costing a submission anything. Its own transaction: a failure here loses no sweep."""
+        try:
+            with transaction(self.runtime.sessions) as session:
+                purged = idempotency.purge_expired(session, ttl=self.key_ttl)
+        except Exception:  # noqa: BLE001 - the next pass tries again
+            log.warning("could not delete expired idempotency keys", exc_info=True)
+            return
         if purged:
             log.info("sweeper deleted %d expired idempotency keys", purged)
-        return result

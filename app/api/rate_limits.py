@@ -190,19 +190,25 @@ class FailOpen:
     def __init__(self, inner: WindowCounter, *, pause: float = 5.0) -> None:
         self.inner = inner
         self.pause = pause
-        self._down_until: float | None = None
+        self._down = False
+        self._retry_at = 0.0
 
     async def hit(self, key: str, window: int) -> Window | None:
-        if self._down_until is not None and time.monotonic() < self._down_until:
-            return None
+        if self._down:
+            now = time.monotonic()
+            if now < self._retry_at:
+                return None
+            # This request tries the counter again; the others keep passing meanwhile.
+            self._retry_at = now + self.pause
         try:
             counted = await self.inner.hit(key, window)
         except Exception as error:  # noqa: BLE001 - any counter failure means "not limited"
-            if self._down_until is None:
+            if not self._down:
                 log.warning("rate-limit counter unavailable, not limiting for now: %s", type(error).__name__)
-            self._down_until = time.monotonic() + self.pause
+            self._down = True
+            self._retry_at = time.monotonic() + self.pause
             return None
-        if self._down_until is not None:
+        if self._down:
             log.warning("rate-limit counter available again, limiting")
-            self._down_until = None
+            self._down = False
         return counted

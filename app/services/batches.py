@@ -95,23 +95,27 @@ def _decide(sessions: sessionmaker[Session], *, job_id: UUID, seq: int, claim: C
         # Planned before manifests, or fingerprinted by another version of the adapter than
         # this worker runs (a deploy in progress): every record is read, none is fingerprinted.
         with transaction(sessions) as session:
-            identified = identify_all(adapter, _read_items(session, job_id=job_id, seq=seq))
+            blob = _items_blob(session, job_id=job_id, seq=seq)
+        identified = identify_all(adapter, decode_batch(blob))
+        with transaction(sessions) as session:
             existing = _stored(session, claim, [i.identity.source_id for i in identified if i.identity is not None])
         return decide(adapter, claim.options, identified, existing, limits)
     lines = manifests.decode(claim.manifest)
-    # The lookups and the records left share one transaction: on a first load every record
-    # is left, and a second transaction would cost one more round trip per batch.
+    # The stored hashes and, when records are left, their batch in one transaction: on a
+    # first load every record is left, and a second one would cost a round trip per batch.
+    # Decoding and normalizing happen after it (on SQLite a transaction holds the write lock).
     with transaction(sessions) as session:
         existing = _stored(session, claim, [line.source_id for line in lines if line.source_id is not None])
         decision, unread = triage(lines, existing)
-        if not unread:
-            return decision
-        identified = identify_all(adapter, [item for item in _read_items(session, job_id=job_id, seq=seq) if item[0] in unread])
-        # Ids the API could not tell but this worker can: look them up too.
-        missing = [i.identity.source_id for i in identified if i.identity is not None and i.identity.source_id not in existing]
-        if missing:
+        blob = _items_blob(session, job_id=job_id, seq=seq) if unread else None
+    if blob is None:
+        return decision
+    identified = identify_all(adapter, [item for item in decode_batch(blob) if item[0] in unread])
+    # Ids the API could not tell but this worker can: look them up too.
+    missing = [i.identity.source_id for i in identified if i.identity is not None and i.identity.source_id not in existing]
+    if missing:
+        with transaction(sessions) as session:
             existing.update(_stored(session, claim, missing))
-    # Normalizing (converting HTML, say) happens after the transaction.
     fingerprints = {line.seq: line.fingerprint for line in lines}
     return decide(adapter, claim.options, identified, existing, limits, fingerprints=fingerprints, into=decision)
 
@@ -120,9 +124,8 @@ def _stored(session: Session, claim: Claim, source_ids: list[str]) -> dict[str, 
     return entry_writes.stored_hashes(session, knowledge_base_id=claim.knowledge_base_id, source_ids=source_ids)
 
 
-def _read_items(session: Session, *, job_id: UUID, seq: int) -> list[tuple[int, bool, Any]]:
-    blob = session.execute(select(JobBatch.items).where(JobBatch.job_id == job_id, JobBatch.seq == seq)).scalar_one()
-    return decode_batch(blob)
+def _items_blob(session: Session, *, job_id: UUID, seq: int) -> bytes:
+    return session.execute(select(JobBatch.items).where(JobBatch.job_id == job_id, JobBatch.seq == seq)).scalar_one()
 
 
 def claim_batch(session: Session, *, job_id: UUID, seq: int, max_attempts: int | None = None) -> Claim | None:
