@@ -54,6 +54,15 @@ def other_process_sessions(service):  # type: ignore[no-untyped-def]
     return engine, sessionmaker(engine, expire_on_commit=False)
 
 
+def cached_client(service):  # type: ignore[no-untyped-def]
+    """A new client whose standing the API process has cached by serving it once."""
+    credentials = service.new_client(["*"])
+    wait_until_trusted(standings(service))
+    assert service.client.get(KBS, headers=credentials.headers).status_code == 200
+    assert standings(service).get(uuid.UUID(credentials.client_id)) is not None
+    return credentials
+
+
 def revoke_in_sql_elsewhere(service, client_id: str) -> None:  # type: ignore[no-untyped-def]
     """A hand-made UPDATE on a connection the API does not own."""
     engine, sessions = other_process_sessions(service)
@@ -66,18 +75,12 @@ def revoke_in_sql_elsewhere(service, client_id: str) -> None:  # type: ignore[no
 
 @on_postgres
 def test_a_known_client_is_served_from_the_cache(service):
-    credentials = service.new_client(["*"])
-    wait_until_trusted(standings(service))
-    assert service.client.get(KBS, headers=credentials.headers).status_code == 200
-    assert standings(service).get(uuid.UUID(credentials.client_id)) is not None
+    credentials = cached_client(service)
 
 
 @on_postgres
 def test_revocation_by_the_admin_cli_ends_cached_tokens_within_the_deadline(service):
-    credentials = service.new_client(["*"])
-    wait_until_trusted(standings(service))
-    assert service.client.get(KBS, headers=credentials.headers).status_code == 200
-    assert standings(service).get(uuid.UUID(credentials.client_id)) is not None
+    credentials = cached_client(service)
     kb_ingest(service, "clients", "revoke", credentials.client_id, "--json")
     elapsed, body = seconds_until_refused(service, credentials.headers)
     assert body["message"] == "Access token belongs to a revoked client"
@@ -87,9 +90,7 @@ def test_revocation_by_the_admin_cli_ends_cached_tokens_within_the_deadline(serv
 
 @on_postgres
 def test_rotation_by_the_admin_cli_ends_cached_tokens_within_the_deadline(service):
-    credentials = service.new_client(["*"])
-    wait_until_trusted(standings(service))
-    assert service.client.get(KBS, headers=credentials.headers).status_code == 200
+    credentials = cached_client(service)
     kb_ingest(service, "clients", "rotate-secret", credentials.client_id, "--json")
     elapsed, body = seconds_until_refused(service, credentials.headers)
     assert body["message"] == "Access token was issued before the client's secret was rotated; request a new one"
@@ -99,10 +100,7 @@ def test_rotation_by_the_admin_cli_ends_cached_tokens_within_the_deadline(servic
 @on_postgres
 def test_a_revocation_made_by_hand_in_sql_ends_cached_tokens_within_the_deadline(service):
     """The migration's trigger notifies for changes the admin commands did not make."""
-    credentials = service.new_client(["*"])
-    wait_until_trusted(standings(service))
-    assert service.client.get(KBS, headers=credentials.headers).status_code == 200
-    assert standings(service).get(uuid.UUID(credentials.client_id)) is not None
+    credentials = cached_client(service)
     revoke_in_sql_elsewhere(service, credentials.client_id)
     elapsed, body = seconds_until_refused(service, credentials.headers)
     assert body["message"] == "Access token belongs to a revoked client"
@@ -111,9 +109,7 @@ def test_a_revocation_made_by_hand_in_sql_ends_cached_tokens_within_the_deadline
 
 @on_postgres
 def test_a_change_made_in_this_process_holds_for_the_very_next_request(service):
-    credentials = service.new_client(["*"])
-    wait_until_trusted(standings(service))
-    assert service.client.get(KBS, headers=credentials.headers).status_code == 200
+    credentials = cached_client(service)
     with transaction(service.runtime.sessions) as session:
         access_clients.rotate_secret(session, client_id=uuid.UUID(credentials.client_id), pending=PendingSecret.make(cost=4))
     assert service.client.get(KBS, headers=credentials.headers).status_code == 401
