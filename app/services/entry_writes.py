@@ -19,6 +19,8 @@ from app.services.ingest import Delete, Refresh, Stored, Write
 from app.timestamps import utcnow
 
 ENTRIES = Entry.__table__
+# Stays under SQLite's 32,766 bound parameters per statement with room to spare.
+ROWS_PER_STATEMENT = 1000
 
 
 def _sqlite_upsert():  # type: ignore[no-untyped-def]
@@ -38,8 +40,6 @@ def _sqlite_upsert():  # type: ignore[no-untyped-def]
 
 
 _SQLITE_UPSERT = _sqlite_upsert()
-# Stays under SQLite's 32,766 bound parameters per statement with room to spare.
-ROWS_PER_STATEMENT = 1000
 
 
 def stored_hashes(session: Session, *, knowledge_base_id: UUID, source_ids: Iterable[str]) -> dict[str, Stored]:
@@ -83,7 +83,8 @@ def upsert(
 def refresh_source_hashes(session: Session, *, refreshes: list[Refresh]) -> None:
     """Store the fingerprints of entries a batch found unchanged by content only; nothing
     else of the entry (version, updated_at) changes, and an entry whose content another
-    job changed meanwhile keeps its own. In id order, like every batch's row locks."""
+    job changed meanwhile keeps its own. In entry id order, so batches refreshing the same
+    entries lock them in one order."""
     if not refreshes:
         return
     refreshes = sorted(refreshes, key=lambda r: r.entry_id)

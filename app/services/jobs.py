@@ -66,9 +66,8 @@ def submit(session: Session, *, workspace_id: UUID, submission: Submission, batc
 
     The API runs the same steps with the planning outside any transaction
     (app/api/job_creation.py)."""
-    validated = validate(submission, max_records=max_records)
-    knowledge_bases.get(session, workspace_id=workspace_id, knowledge_base_id=submission.knowledge_base_id)
-    return store(session, workspace_id=workspace_id, planned=plan(validated, batch_size=batch_size))
+    planned = plan(validate(submission, max_records=max_records), batch_size=batch_size)
+    return store(session, workspace_id=workspace_id, planned=planned)
 
 
 def validate(submission: Submission, *, max_records: int) -> Validated:
