@@ -25,7 +25,7 @@ from adapters import Registry, UnknownAdapter
 from app.db import transaction
 from app.models import ACTIVE_STATUSES, Job, JobBatch, JobStatus
 from adapters.base import Adapter
-from app.services import entry_writes, manifests, results
+from app.services import entry_writes, manifests, postgres_writes, results
 from app.services.ingest import (
     CREATED,
     DELETED,
@@ -125,6 +125,8 @@ def _stored(session: Session, claim: Claim, source_ids: list[str]) -> dict[str, 
 
 
 def _items_blob(session: Session, *, job_id: UUID, seq: int) -> bytes:
+    if postgres_writes.on_postgres(session):
+        return postgres_writes.batch_items(session, job_id=job_id, seq=seq)
     return session.execute(select(JobBatch.items).where(JobBatch.job_id == job_id, JobBatch.seq == seq)).scalar_one()
 
 
