@@ -38,7 +38,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="small smoke run (10,000 records, 100 documents)")
     parser.add_argument("--records", type=int, help="generic-json records (default 100,000; 10,000 with --quick)")
     parser.add_argument("--workers", type=int, default=2, help="worker processes for the generic-json runs (default 2)")
-    parser.add_argument("--threads", type=int, default=2, help="threads per worker process (default 2, as in docker-compose.yml)")
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker process (default 1, as kb-ingest-worker runs)")
     parser.add_argument("--batch-size", type=int, help="BATCH_SIZE for the service (default: the service's default)")
     parser.add_argument("--submitters", type=int, default=1, help="jobs submitted at a time (default 1, one after another)")
     parser.add_argument("--poll-seconds", type=float, help="length of the polling-latency run (default 10; 3 with --quick)")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from app.queue import QUEUE_NAME
 from workers import cli
 
 
@@ -36,3 +37,16 @@ def test_worker_refuses_to_start_without_a_broker(monkeypatch, capsys):
         monkeypatch.delenv(name, raising=False)
     assert cli.main([]) == 2
     assert "needs REDIS_URL" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "threads", "processes"),
+    [([], 1, os.cpu_count()), (["--processes", "3"], 1, 3), (["--threads", "4"], 4, os.cpu_count()), (["-t", "2", "-p", "1"], 2, 1)],
+)
+def test_workers_run_one_thread_per_process_unless_told_otherwise(args, threads, processes):
+    """Parsed by Dramatiq's own command line, as `kb-ingest-worker` hands it over."""
+    from dramatiq.cli import make_argument_parser
+
+    parsed = make_argument_parser().parse_args(cli.dramatiq_argv(args)[1:])
+    assert (parsed.threads, parsed.processes) == (threads, processes)
+    assert parsed.broker == "workers.entry:broker" and parsed.queues == [QUEUE_NAME]
