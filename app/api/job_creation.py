@@ -3,11 +3,13 @@
 The checks that need the database (knowledge base, a key already used) come first in a
 short transaction, the planning (serializing and compressing the batches) runs outside
 any, and the job, its batches and its key are inserted in one last transaction, so a
-crash leaves all or nothing. Two identical requests racing with one key: on PostgreSQL
-both may build a job, the second insert of the key fails on its primary key once the
-first commits, and that request rolls back and answers with the winner's job; on SQLite
-transactions are serialized (BEGIN IMMEDIATE), so the second finds the key in its last
-transaction.
+crash leaves all or nothing. A payload the workspace submitted before is not planned:
+that last transaction copies the earlier job's batches (app/services/resubmissions.py).
+
+Two identical requests racing with one key: on PostgreSQL both may build a job, the
+second insert of the key fails on its primary key once the first commits, and that
+request rolls back and answers with the winner's job; on SQLite transactions are
+serialized (BEGIN IMMEDIATE), so the second finds the key in its last transaction.
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ from uuid import UUID
 
 from sqlalchemy.exc import IntegrityError
 
-from app.db import transaction
+from app.db import reading, transaction
 from app.runtime import Runtime
-from app.services import idempotency, jobs, knowledge_bases
+from app.services import idempotency, jobs, knowledge_bases, resubmissions
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +64,18 @@ def _create(runtime: Runtime, workspace_id: UUID, submission: jobs.Submission, r
         knowledge_bases.get(session, workspace_id=workspace_id, knowledge_base_id=submission.knowledge_base_id)
     # Outside any transaction: no pooled connection idles meanwhile, and in the embedded
     # mode SQLite's write lock stays free for the worker threads.
-    planned = jobs.plan(validated, batch_size=settings.batch_size)
+    digest = jobs.payload_digest(validated)
+    with reading(runtime.engine) as connection:
+        earlier = resubmissions.earlier_job(connection, workspace_id=workspace_id, payload_digest=digest)
+    if earlier is not None:
+        try:
+            return _store(runtime, workspace_id, request, jobs.repeat(validated, earlier=earlier, digest=digest))
+        except resubmissions.EarlierBatchesGone as gone:
+            log.info("planning the payload: %s", gone)
+    return _store(runtime, workspace_id, request, jobs.plan(validated, batch_size=settings.batch_size, digest=digest))
+
+
+def _store(runtime: Runtime, workspace_id: UUID, request: idempotency.IdempotentRequest | None, planned: jobs.Planned) -> Created:
     with transaction(runtime.sessions) as session:
         if request is not None:
             # Another request with this key may have finished while this one planned.

@@ -33,10 +33,15 @@ ACTIVE_STATUSES = frozenset({JobStatus.PENDING, JobStatus.PROCESSING})
 
 
 class Job(SQLModel, table=True):
+    """`payload_digest` is the SHA-256 of what shapes the job's batches (adapter, its
+    version, options, payload): a later submission with the same digest in the workspace
+    copies this job's batches instead of planning them (`app.services.resubmissions`)."""
+
     __tablename__ = "jobs"
     __table_args__ = (
         Index("ix_jobs_workspace_created", "workspace_id", "created_at"),
         Index("ix_jobs_status", "status"),
+        Index("ix_jobs_workspace_payload_digest", "workspace_id", "payload_digest"),
     )
 
     id: UUID = Field(default_factory=uuid4, primary_key=True)
@@ -49,6 +54,8 @@ class Job(SQLModel, table=True):
     error: str | None = Field(default=None, sa_column=Column(Text))
     record_count: int = 0
     batch_count: int = 0
+    # NULL for jobs submitted before digests existed: never copied from.
+    payload_digest: bytes | None = Field(default=None, sa_column=Column(Blob, nullable=True))
     batches_done: int = 0
     processed: int = 0
     successful: int = 0

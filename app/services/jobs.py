@@ -15,7 +15,7 @@ from adapters import PayloadError, UnknownAdapter, registry
 from adapters.base import Adapter, Issue
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import ACTIVE_STATUSES, Job, JobBatch, JobPayload, JobStatus
-from app.services import knowledge_bases, payloads
+from app.services import knowledge_bases, payloads, resubmissions
 from app.services.planning import Plan, plan_batches
 from app.timestamps import utcnow
 
@@ -56,9 +56,17 @@ class Validated:
 
 @dataclass(frozen=True)
 class Planned:
+    """Batches planned, or (`plan` None) to be copied from the `earlier` job with the same payload digest."""
+
     validated: Validated
-    plan: Plan
+    plan: Plan | None
     envelope: tuple[bytes, str | None]
+    payload_digest: bytes
+    earlier: resubmissions.Earlier | None = None
+
+    @property
+    def batch_count(self) -> int:
+        return len(self.plan.batches) if self.plan is not None else self.earlier.batch_count  # type: ignore[union-attr]
 
 
 def submit(session: Session, *, workspace_id: UUID, submission: Submission, batch_size: int, max_records: int) -> Accepted:
@@ -89,19 +97,30 @@ def validate(submission: Submission, *, max_records: int) -> Validated:
     return Validated(submission, adapter, options, items)
 
 
-def plan(validated: Validated, *, batch_size: int) -> Planned:
+def payload_digest(validated: Validated) -> bytes:
+    return resubmissions.digest(validated.adapter, validated.options, validated.submission.payload)
+
+
+def plan(validated: Validated, *, batch_size: int, digest: bytes | None = None) -> Planned:
     """Serialize, fingerprint and compress the batches: the CPU-heavy part (about a second
     for 30 MB), which needs no database and so holds no connection or lock."""
     try:
         planned = plan_batches(validated.adapter, validated.items, batch_size=batch_size, options=validated.options)
     except orjson.JSONEncodeError:
         raise InvalidInput("A record is nested too deeply to be stored", [Issue("data", "has a record nested too deeply")]) from None
-    return Planned(validated, planned, payloads.envelope(validated.submission.data, validated.items))
+    envelope = payloads.envelope(validated.submission.data, validated.items)
+    return Planned(validated, planned, envelope, digest if digest is not None else payload_digest(validated))
+
+
+def repeat(validated: Validated, *, earlier: resubmissions.Earlier, digest: bytes) -> Planned:
+    """A payload planned before: its batches will be copied from the earlier job (app/services/resubmissions.py)."""
+    return Planned(validated, None, payloads.envelope(validated.submission.data, validated.items), digest, earlier)
 
 
 def store(session: Session, *, workspace_id: UUID, planned: Planned) -> Accepted:
-    """The job, its payload envelope and batches; NotFound if the knowledge base is not (or no longer) there."""
-    validated, batches = planned.validated, planned.plan.batches
+    """The job, its payload envelope and batches; NotFound if the knowledge base is not (or
+    no longer) there, resubmissions.EarlierBatchesGone if batches to copy are."""
+    validated = planned.validated
     knowledge_base_id = validated.submission.knowledge_base_id
     knowledge_bases.get(session, workspace_id=workspace_id, knowledge_base_id=knowledge_base_id)
     job = Job(
@@ -110,19 +129,23 @@ def store(session: Session, *, workspace_id: UUID, planned: Planned) -> Accepted
         adapter_type=validated.adapter.name,
         adapter_version=validated.adapter.version,
         options=validated.options,
-        record_count=planned.plan.record_count,
-        batch_count=len(batches),
+        record_count=len(validated.items),
+        batch_count=planned.batch_count,
+        payload_digest=planned.payload_digest,
     )
     session.add(job)
     session.flush()
     body, records_pointer = planned.envelope
     session.add(JobPayload(job_id=job.id, body=body, records_pointer=records_pointer))
     now = utcnow()
-    for seq, batch in enumerate(batches):
+    if planned.plan is None:
+        resubmissions.copy_batches(session, earlier=planned.earlier, job_id=job.id, now=now)  # type: ignore[arg-type]
+        return Accepted(job, list(range(planned.batch_count)))
+    for seq, batch in enumerate(planned.plan.batches):
         session.add(
             JobBatch(job_id=job.id, seq=seq, record_count=batch.record_count, items=batch.items, manifest=batch.manifest, enqueued_at=now)
         )
-    return Accepted(job, list(range(len(batches))))
+    return Accepted(job, list(range(planned.batch_count)))
 
 
 def get(session: Session, *, workspace_id: UUID, job_id: UUID) -> Job:

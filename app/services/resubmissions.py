@@ -1,0 +1,81 @@
+"""A payload the workspace submitted before gets that job's batches, copied in the database.
+
+A nightly sync that sends an unchanged export again would otherwise have the API
+serialize, fingerprint and compress every record once more, only to plan the very same
+batches: most of the API's CPU on such a re-run, and the API is its critical path. The
+batches depend on nothing but the adapter, its version, the options and the payload (and
+the batch size, where the earlier job's split serves as well), so a job with the same
+digest of those was planned identically: its stored batches (records and manifests) are
+copied row for row, and the workers, reading the manifests, skip every
+unchanged record as they would have. A payload that differs in any byte of its JSON (an
+export timestamp in the envelope included) is planned as usual, as is one whose earlier
+job's batches are no longer all there or lack manifests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import orjson
+from sqlalchemy import Connection, false, insert, literal, select
+from sqlalchemy.orm import Session
+
+from adapters.base import Adapter
+from app.models import Job, JobBatch
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """The job a submission repeats."""
+
+    job_id: UUID
+    batch_count: int
+
+
+def digest(adapter: Adapter, options: dict[str, Any], payload: bytes) -> bytes:
+    head = orjson.dumps([adapter.name, adapter.version, options], option=orjson.OPT_SORT_KEYS)
+    state = hashlib.sha256(head)
+    state.update(b"\n")
+    state.update(payload)
+    return state.digest()
+
+
+def earlier_job(connection: Connection, *, workspace_id: UUID, payload_digest: bytes) -> Earlier | None:
+    row = connection.execute(
+        select(Job.id, Job.batch_count)
+        .where(Job.workspace_id == workspace_id, Job.payload_digest == payload_digest)
+        .order_by(Job.created_at.desc())
+        .limit(1)
+    ).first()
+    return Earlier(row.id, row.batch_count) if row is not None else None
+
+
+class EarlierBatchesGone(Exception):
+    """Some of the earlier job's batches are not there (any more), or have no manifest (a
+    copy would have its workers read every record): plan the payload instead."""
+
+
+BATCHES = JobBatch.__table__
+_COPIED = ("job_id", "seq", "record_count", "items", "manifest", "done", "attempts", "enqueued_at")
+
+
+def copy_batches(session: Session, *, earlier: Earlier, job_id: UUID, now: datetime) -> None:
+    """The earlier job's batches, unstarted, as `job_id`'s; EarlierBatchesGone (the
+    caller's transaction then rolls back) unless every one of them, manifest and all, was copied."""
+    rows = select(
+        literal(job_id, BATCHES.c.job_id.type),
+        BATCHES.c.seq,
+        BATCHES.c.record_count,
+        BATCHES.c["items"],
+        BATCHES.c.manifest,
+        false(),
+        literal(0),
+        literal(now, BATCHES.c.enqueued_at.type),
+    ).where(BATCHES.c.job_id == earlier.job_id, BATCHES.c.manifest.is_not(None))
+    copied = len(session.execute(insert(BATCHES).from_select(_COPIED, rows).returning(BATCHES.c.seq)).all())
+    if copied != earlier.batch_count:
+        raise EarlierBatchesGone(f"job {earlier.job_id} has {copied} of its {earlier.batch_count} batches with manifests")
