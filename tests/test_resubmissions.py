@@ -19,7 +19,8 @@ from sqlalchemy import delete, select, update
 from app.db import transaction
 from app.models import Entry, Job, JobBatch
 from tests.test_content_hub_jobs import doc
-from app.services import blobs
+from adapters.generic_json import GenericJsonAdapter
+from app.services import blobs, resubmissions
 
 JOBS = "/api/v2/data-ingestion/jobs"
 RECORDS = [{"id": f"r{i}", "title": f"Article {i}", "content": f"Body of article {i}. " * 20} for i in range(7)]
@@ -39,8 +40,9 @@ def stored(service, job_id: str) -> list[tuple[bytes, bytes | None]]:  # type: i
 def mark(service, job_id: str) -> list[bytes]:  # type: ignore[no-untyped-def]
     """Recompress the job's stored records (same JSON, other bytes); returns the new bytes."""
     marked = []
+    batches = stored(service, job_id)
     with transaction(service.runtime.sessions) as session:
-        for seq, (items, _manifest) in enumerate(stored(service, job_id)):
+        for seq, (items, _manifest) in enumerate(batches):
             again = zstandard.compress(blobs.unpack(items), 19)
             assert again != items
             session.execute(update(JobBatch).where(JobBatch.job_id == UUID(job_id), JobBatch.seq == seq).values(items=again))
@@ -61,6 +63,9 @@ def test_an_unchanged_export_submitted_again_copies_the_earlier_batches(service)
     assert [m for _, m in stored(service, second)] == [m for _, m in stored(service, first)]
     job = service.wait(second)
     assert job["status"] == "completed"
+    with transaction(service.runtime.sessions) as session:
+        attempts = session.scalars(select(JobBatch.attempts).where(JobBatch.job_id == UUID(second))).all()
+    assert attempts == [1, 1, 1]  # copied unstarted, not with the earlier job's attempts
     assert (job["data"]["recordCount"], job["data"]["progress"]["skipped"], job["result"]["entriesSkipped"]) == (7, 7, 7)
     results = service.client.get(f"{JOBS}/{second}/results", params={"limit": 100}).json()["results"]
     assert [r["sourceId"] for r in results] == [r["id"] for r in RECORDS]
@@ -71,10 +76,12 @@ def test_an_unchanged_export_submitted_again_copies_the_earlier_batches(service)
 def test_copied_batches_still_apply_what_changed_in_the_knowledge_base_meanwhile(service):
     """The copy is of the plan, not of the outcome: an entry deleted since is written again."""
     kb = service.create_kb()
-    service.run(kb, RECORDS)
+    marked = mark(service, service.run(kb, RECORDS)["id"])
     with transaction(service.runtime.sessions) as session:
         session.execute(delete(Entry).where(Entry.knowledge_base_id == UUID(kb), Entry.source_id == "r4"))
-    job = service.run(kb, RECORDS)
+    job_id = service.submit(kb, RECORDS)
+    assert items_of(service, job_id) == marked
+    job = service.wait(job_id)
     assert (job["result"]["entriesCreated"], job["result"]["entriesSkipped"]) == (1, 6)
     assert len(service.entries(kb)) == 7
 
@@ -120,12 +127,14 @@ def test_the_same_payload_with_other_options_is_planned_afresh(service):
     assert service.wait(other)["result"]["entriesUpdated"] == 4  # tagged by title now, not by keywords
 
 
-def test_a_payload_whose_earlier_batches_are_gone_is_planned_afresh(service):
+def test_a_payload_whose_earlier_batches_are_gone_is_planned_afresh(service, caplog):
     kb = service.create_kb()
     first = service.run(kb, RECORDS)["id"]
     with transaction(service.runtime.sessions) as session:
         session.execute(delete(JobBatch).where(JobBatch.job_id == UUID(first), JobBatch.seq == 1))
     job = service.run(kb, RECORDS)
+    assert f"planning the payload: job {first} has 2 of its 3 batches" in caplog.text
+    assert service.client.get(JOBS).json()["total"] == 2  # the copy's job was rolled back with it
     assert job["status"] == "completed" and job["data"]["progress"]["skipped"] == 7
     assert [orjson.loads(blobs.unpack(items)) for items in items_of(service, job["id"])] == [
         [[i, False, record] for i, record in enumerate(RECORDS[n : n + 3], start=n)] for n in (0, 3, 6)
@@ -149,12 +158,40 @@ def test_another_workspaces_jobs_are_never_copied(service):
     assert len(digests) == 2 and digests[0] == digests[1]
 
 
-def test_a_payload_whose_earlier_batches_have_no_manifests_is_planned_afresh(service):
+def test_a_payload_whose_earlier_batches_have_no_manifests_is_planned_afresh(service, caplog):
     """Batches planned before manifests existed would have the workers read every record."""
     kb = service.create_kb()
     first = service.run(kb, RECORDS)["id"]
     with transaction(service.runtime.sessions) as session:
         session.execute(update(JobBatch).where(JobBatch.job_id == UUID(first), JobBatch.seq == 2).values(manifest=None))
     second = service.submit(kb, RECORDS)
+    assert f"planning the payload: job {first} has 2 of its 3 batches with manifests" in caplog.text
     assert all(manifest is not None for _, manifest in stored(service, second))
     assert service.wait(second)["data"]["progress"]["skipped"] == 7
+
+
+def test_a_copy_remembers_its_idempotency_key_like_any_submission(service):
+    kb = service.create_kb()
+    marked = mark(service, service.run(kb, RECORDS)["id"])
+    body = {"adapterType": "generic-json", "knowledgeBaseId": kb, "data": {"records": RECORDS}}
+    created = service.client.post(JOBS, json=body, headers={"Idempotency-Key": "nightly-2026-12-06"})
+    assert created.status_code == 202
+    job_id = created.json()["jobId"]
+    assert items_of(service, job_id) == marked
+    replayed = service.client.post(JOBS, json=body, headers={"Idempotency-Key": "nightly-2026-12-06"})
+    assert replayed.json()["jobId"] == job_id and replayed.headers["Idempotent-Replayed"] == "true"
+    assert service.client.get(JOBS).json()["total"] == 2
+
+
+def test_the_digest_covers_what_shapes_the_batches():
+    adapter = GenericJsonAdapter()
+    base = resubmissions.digest(adapter, {}, b'{"records":[]}', batch_size=500)
+    assert resubmissions.digest(adapter, {}, b'{"records":[]}', batch_size=500) == base
+    assert resubmissions.digest(adapter, {}, b'{"records":[] }', batch_size=500) != base
+    assert resubmissions.digest(adapter, {"k": 1}, b'{"records":[]}', batch_size=500) != base
+    assert resubmissions.digest(adapter, {}, b'{"records":[]}', batch_size=499) != base
+
+    class Newer(GenericJsonAdapter):
+        version = "9.9.9"
+
+    assert resubmissions.digest(Newer(), {}, b'{"records":[]}', batch_size=500) != base

@@ -20,7 +20,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.add_column('jobs', sa.Column('payload_digest', sa.LargeBinary().with_variant(postgresql.BYTEA(), 'postgresql'), nullable=True))
-    op.create_index('ix_jobs_workspace_payload_digest', 'jobs', ['workspace_id', 'payload_digest'])
+    op.create_index('ix_jobs_workspace_payload_digest', 'jobs', ['workspace_id', 'payload_digest', 'created_at'])
 
 
 def downgrade() -> None:

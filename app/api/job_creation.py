@@ -1,7 +1,7 @@
 """Creating the job of a submission: stored in one transaction, exactly one job per idempotency key.
 
-The checks that need the database (knowledge base, a key already used) come first in a
-short transaction, the planning (serializing and compressing the batches) runs outside
+The checks that need the database (knowledge base, a key already used, an earlier job
+with the same payload) come first in a short transaction, the planning (serializing and compressing the batches) runs outside
 any, and the job, its batches and its key are inserted in one last transaction, so a
 crash leaves all or nothing. A payload the workspace submitted before is not planned:
 that last transaction copies the earlier job's batches (app/services/resubmissions.py).
@@ -21,7 +21,7 @@ from uuid import UUID
 
 from sqlalchemy.exc import IntegrityError
 
-from app.db import reading, transaction
+from app.db import transaction
 from app.runtime import Runtime
 from app.services import idempotency, jobs, knowledge_bases, resubmissions
 
@@ -62,11 +62,10 @@ def _create(runtime: Runtime, workspace_id: UUID, submission: jobs.Submission, r
                 return Created(previous, replayed=True)
         validated = jobs.validate(submission, max_records=settings.max_records_per_job)
         knowledge_bases.get(session, workspace_id=workspace_id, knowledge_base_id=submission.knowledge_base_id)
-    # Outside any transaction: no pooled connection idles meanwhile, and in the embedded
-    # mode SQLite's write lock stays free for the worker threads.
-    digest = jobs.payload_digest(validated)
-    with reading(runtime.engine) as connection:
-        earlier = resubmissions.earlier_job(connection, workspace_id=workspace_id, payload_digest=digest)
+        digest = jobs.payload_digest(validated, batch_size=settings.batch_size)
+        earlier = resubmissions.earlier_job(session, workspace_id=workspace_id, payload_digest=digest)
+    # Planning runs outside any transaction: no pooled connection idles meanwhile, and in
+    # the embedded mode SQLite's write lock stays free for the worker threads.
     if earlier is not None:
         try:
             return _store(runtime, workspace_id, request, jobs.repeat(validated, earlier=earlier, digest=digest))

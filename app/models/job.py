@@ -34,14 +34,14 @@ ACTIVE_STATUSES = frozenset({JobStatus.PENDING, JobStatus.PROCESSING})
 
 class Job(SQLModel, table=True):
     """`payload_digest` is the SHA-256 of what shapes the job's batches (adapter, its
-    version, options, payload): a later submission with the same digest in the workspace
+    version, options, payload, batch limits): a later submission with the same digest in the workspace
     copies this job's batches instead of planning them (`app.services.resubmissions`)."""
 
     __tablename__ = "jobs"
     __table_args__ = (
         Index("ix_jobs_workspace_created", "workspace_id", "created_at"),
         Index("ix_jobs_status", "status"),
-        Index("ix_jobs_workspace_payload_digest", "workspace_id", "payload_digest"),
+        Index("ix_jobs_workspace_payload_digest", "workspace_id", "payload_digest", "created_at"),
     )
 
     id: UUID = Field(default_factory=uuid4, primary_key=True)

@@ -72,7 +72,8 @@ class Planned:
 def submit(session: Session, *, workspace_id: UUID, submission: Submission, batch_size: int, max_records: int) -> Accepted:
     """Validate, plan and store a job in one session; the caller commits, then enqueues.
 
-    The API runs the same steps with the planning outside any transaction
+    The API runs the same steps with the planning outside any transaction, and copies
+    the batches of an earlier job with the same payload instead of planning
     (app/api/job_creation.py)."""
     planned = plan(validate(submission, max_records=max_records), batch_size=batch_size)
     return store(session, workspace_id=workspace_id, planned=planned)
@@ -97,8 +98,8 @@ def validate(submission: Submission, *, max_records: int) -> Validated:
     return Validated(submission, adapter, options, items)
 
 
-def payload_digest(validated: Validated) -> bytes:
-    return resubmissions.digest(validated.adapter, validated.options, validated.submission.payload)
+def payload_digest(validated: Validated, *, batch_size: int) -> bytes:
+    return resubmissions.digest(validated.adapter, validated.options, validated.submission.payload, batch_size=batch_size)
 
 
 def plan(validated: Validated, *, batch_size: int, digest: bytes | None = None) -> Planned:
@@ -109,7 +110,7 @@ def plan(validated: Validated, *, batch_size: int, digest: bytes | None = None) 
     except orjson.JSONEncodeError:
         raise InvalidInput("A record is nested too deeply to be stored", [Issue("data", "has a record nested too deeply")]) from None
     envelope = payloads.envelope(validated.submission.data, validated.items)
-    return Planned(validated, planned, envelope, digest if digest is not None else payload_digest(validated))
+    return Planned(validated, planned, envelope, digest if digest is not None else payload_digest(validated, batch_size=batch_size))
 
 
 def repeat(validated: Validated, *, earlier: resubmissions.Earlier, digest: bytes) -> Planned:

@@ -22,6 +22,7 @@ import orjson
 
 from adapters.base import Adapter
 
+# A change to what is stored here must bump planning.PLAN_FORMAT.
 # 128 bits of SHA-256: collisions stay out of reach, and the column stays small.
 FINGERPRINT_HEX_LENGTH = 32
 

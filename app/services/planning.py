@@ -22,6 +22,10 @@ from app.services import blobs, manifests
 # one batch, while 500 content-hub pages of ~100 KB (a minute of HTML conversion) become
 # a dozen batches that every worker process can share.
 MAX_BATCH_BYTES = 4 * 1024 * 1024
+# Part of every job's payload digest (app/services/resubmissions.py): bump it whenever what
+# this module or app/services/manifests.py stores for a batch changes, so that a payload
+# submitted again is planned anew rather than copied in the old form.
+PLAN_FORMAT = 1
 # zstd releases the GIL: batches are compressed on these threads while the request's
 # thread serializes and fingerprints the next ones (compression is a third of the API's
 # CPU per job). At most this many serialized batches wait, which bounds the memory.

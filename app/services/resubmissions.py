@@ -2,14 +2,14 @@
 
 A nightly sync that sends an unchanged export again would otherwise have the API
 serialize, fingerprint and compress every record once more, only to plan the very same
-batches: most of the API's CPU on such a re-run, and the API is its critical path. The
-batches depend on nothing but the adapter, its version, the options and the payload (and
-the batch size, where the earlier job's split serves as well), so a job with the same
-digest of those was planned identically: its stored batches (records and manifests) are
-copied row for row, and the workers, reading the manifests, skip every
-unchanged record as they would have. A payload that differs in any byte of its JSON (an
-export timestamp in the envelope included) is planned as usual, as is one whose earlier
-job's batches are no longer all there or lack manifests.
+batches: most of the API's CPU on such a re-run, and the API is its critical path.
+Batches depend on nothing but the adapter, its version, the options, the payload, the
+batch limits and the planner's own format (planning.PLAN_FORMAT), so a job with the same
+digest of all those was planned identically: its stored batches (records and manifests)
+are copied row for row, and the workers, reading the manifests, skip every unchanged
+record as they would have. A payload whose JSON differs (an export timestamp in the
+envelope included; the digest is over the parsed payload re-serialized, so whitespace
+does not count but key order does), or a changed BATCH_SIZE, is planned as usual.
 """
 
 from __future__ import annotations
@@ -21,11 +21,12 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-from sqlalchemy import Connection, false, insert, literal, select
+from sqlalchemy import false, insert, literal, select
 from sqlalchemy.orm import Session
 
 from adapters.base import Adapter
 from app.models import Job, JobBatch
+from app.services.planning import MAX_BATCH_BYTES, PLAN_FORMAT
 
 
 @dataclass(frozen=True)
@@ -36,16 +37,18 @@ class Earlier:
     batch_count: int
 
 
-def digest(adapter: Adapter, options: dict[str, Any], payload: bytes) -> bytes:
-    head = orjson.dumps([adapter.name, adapter.version, options], option=orjson.OPT_SORT_KEYS)
+def digest(adapter: Adapter, options: dict[str, Any], payload: bytes, *, batch_size: int) -> bytes:
+    shape = [PLAN_FORMAT, batch_size, MAX_BATCH_BYTES]
+    head = orjson.dumps([adapter.name, adapter.version, options, shape], option=orjson.OPT_SORT_KEYS)
     state = hashlib.sha256(head)
     state.update(b"\n")
     state.update(payload)
     return state.digest()
 
 
-def earlier_job(connection: Connection, *, workspace_id: UUID, payload_digest: bytes) -> Earlier | None:
-    row = connection.execute(
+def earlier_job(session: Session, *, workspace_id: UUID, payload_digest: bytes) -> Earlier | None:
+    """The newest job of the workspace with this digest, whatever its status or knowledge base."""
+    row = session.execute(
         select(Job.id, Job.batch_count)
         .where(Job.workspace_id == workspace_id, Job.payload_digest == payload_digest)
         .order_by(Job.created_at.desc())
@@ -55,8 +58,10 @@ def earlier_job(connection: Connection, *, workspace_id: UUID, payload_digest: b
 
 
 class EarlierBatchesGone(Exception):
-    """Some of the earlier job's batches are not there (any more), or have no manifest (a
-    copy would have its workers read every record): plan the payload instead."""
+    """Some of the earlier job's batches are not there, or have no manifest (a copy would
+    have its workers read every record): plan the payload instead. Nothing deletes
+    batches or manifests today, so only a hand-made change (or a future retention rule)
+    leads here."""
 
 
 BATCHES = JobBatch.__table__
