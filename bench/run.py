@@ -187,10 +187,12 @@ def _upload(stack: Stack, client: Client, data: bytes) -> list[Figure]:
 
 def _cancel_and_polling(stack: Stack, client: Client, data: list[bytes], seconds: float) -> list[Figure]:
     """Queue a load with the workers stopped, start them, cancel its first job, then poll while the rest runs."""
-    kb = client.create_kb("cancel")
+    # At least three times the records of a load, each copy into a knowledge base of its own so
+    # that every record is written: the load must outlast the polling, also on a fast run.
+    kbs = [client.create_kb(f"cancel-{n}") for n in range(max(3, 16 // len(data)))]
     _say("load for cancellation and polling (queued while the workers are stopped)")
     stack.stop_workers()
-    job_ids = [client.submit(job_body(kb, d)) for d in data * max(1, 12 // len(data))]
+    job_ids = [client.submit(job_body(kb, d)) for kb in kbs for d in data]
     stack.start_workers(stack.worker_processes)
     first, cancel_ms = _cancel_a_running_job(client, job_ids)
     before = client.job(first)["data"]["progress"]
