@@ -1,9 +1,9 @@
 """Creating the job of a submission: stored in one transaction, exactly one job per idempotency key.
 
 The checks that need the database (knowledge base, a key already used, an earlier job
-with the same payload) come first in a short transaction, the planning (serializing and compressing the batches) runs outside
-any, and the job, its batches and its key are inserted in one last transaction, so a
-crash leaves all or nothing. A payload the workspace submitted before is not planned:
+with the same payload) come first in a short transaction, the planning (serializing and
+compressing the batches) runs outside any, and the job, its batches and its key are
+inserted in one last transaction, so a crash leaves all or nothing. A payload the workspace submitted before is not planned:
 that last transaction copies the earlier job's batches (app/services/resubmissions.py).
 
 Two identical requests racing with one key: on PostgreSQL both may build a job, the

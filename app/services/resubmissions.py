@@ -70,7 +70,8 @@ _COPIED = ("job_id", "seq", "record_count", "items", "manifest", "done", "attemp
 
 def copy_batches(session: Session, *, earlier: Earlier, job_id: UUID, now: datetime) -> None:
     """The earlier job's batches, unstarted, as `job_id`'s; EarlierBatchesGone (the
-    caller's transaction then rolls back) unless every one of them, manifest and all, was copied."""
+    caller's transaction then rolls back) unless every one of them, manifest and all,
+    was copied."""
     rows = select(
         literal(job_id, BATCHES.c.job_id.type),
         BATCHES.c.seq,
@@ -81,6 +82,7 @@ def copy_batches(session: Session, *, earlier: Earlier, job_id: UUID, now: datet
         literal(0),
         literal(now, BATCHES.c.enqueued_at.type),
     ).where(BATCHES.c.job_id == earlier.job_id, BATCHES.c.manifest.is_not(None))
+    # Counted from RETURNING: psycopg reported a rowcount of -1 for this INSERT … SELECT.
     copied = len(session.execute(insert(BATCHES).from_select(_COPIED, rows).returning(BATCHES.c.seq)).all())
     if copied != earlier.batch_count:
         raise EarlierBatchesGone(f"job {earlier.job_id} has {copied} of its {earlier.batch_count} batches with manifests")
