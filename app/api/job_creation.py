@@ -3,8 +3,13 @@
 The checks that need the database (knowledge base, a key already used, an earlier job
 with the same payload) come first in a short transaction, the planning (serializing and
 compressing the batches) runs outside any, and the job, its batches and its key are
-inserted in one last transaction, so a crash leaves all or nothing. A payload the workspace submitted before is not planned:
-that last transaction copies the earlier job's batches (app/services/resubmissions.py).
+inserted in one last transaction, so a crash leaves all or nothing.
+
+Resubmissions (app/services/resubmissions.py) skip most of that. A request whose bytes the
+workspace sent before is not even parsed: one transaction copies the earlier job (its
+row, payload envelope and batches). A payload submitted before in other bytes (other
+whitespace, or with an Idempotency-Key, whose check needs the parsed request) is parsed
+and checked, and its last transaction copies the earlier job's batches instead of planning.
 
 Two identical requests racing with one key: on PostgreSQL both may build a job, the
 second insert of the key fails on its primary key once the first commits, and that
@@ -21,6 +26,7 @@ from uuid import UUID
 
 from sqlalchemy.exc import IntegrityError
 
+from app.api.submission import Received
 from app.db import transaction
 from app.runtime import Runtime
 from app.services import idempotency, jobs, knowledge_bases, resubmissions
@@ -33,14 +39,18 @@ class Created:
     job_id: UUID
     batch_seqs: list[int] = field(default_factory=list)
     replayed: bool = False
+    resent_from: UUID | None = None
 
 
-def create_job(runtime: Runtime, *, workspace_id: UUID, submission: jobs.Submission, key: str | None) -> Created:
+def create_job(runtime: Runtime, *, workspace_id: UUID, received: Received, key: str | None) -> Created:
     if key is None:
-        return _create(runtime, workspace_id, submission, None)
+        digest = resubmissions.request_digest(received.frames(), batch_size=runtime.settings.batch_size, max_records=runtime.settings.max_records_per_job)
+        resent = _resend(runtime, workspace_id, digest)
+        return resent if resent is not None else _create(runtime, workspace_id, received.parse(), None, digest)
+    submission = received.parse()
     request = idempotency.IdempotentRequest(key, idempotency.fingerprint(submission))
     try:
-        return _create(runtime, workspace_id, submission, request)
+        return _create(runtime, workspace_id, submission, request, None)
     except IntegrityError as error:
         with transaction(runtime.sessions) as session:
             winner = idempotency.previous_job(session, workspace_id=workspace_id, request=request, ttl=_ttl(runtime))
@@ -50,7 +60,26 @@ def create_job(runtime: Runtime, *, workspace_id: UUID, submission: jobs.Submiss
         return Created(winner, replayed=True)
 
 
-def _create(runtime: Runtime, workspace_id: UUID, submission: jobs.Submission, request: idempotency.IdempotentRequest | None) -> Created:
+def _resend(runtime: Runtime, workspace_id: UUID, digest: bytes) -> Created | None:
+    """The job of a request sent before, copied; None if there is none to copy."""
+    try:
+        with transaction(runtime.sessions) as session:
+            resent = resubmissions.resend(session, workspace_id=workspace_id, request_digest=digest)
+            if resent is None:
+                return None
+            return Created(resent.job.id, list(range(resent.job.batch_count)), resent_from=resent.earlier_id)
+    except resubmissions.EarlierBatchesGone as gone:
+        log.info("parsing the request: %s", gone)
+        return None
+
+
+def _create(
+    runtime: Runtime,
+    workspace_id: UUID,
+    submission: jobs.Submission,
+    request: idempotency.IdempotentRequest | None,
+    request_digest: bytes | None,
+) -> Created:
     settings = runtime.settings
     # Everything that can refuse the request, in this order, before a second of planning:
     # a key used by another request (409; a replay answers at once), the adapter and the
@@ -68,20 +97,26 @@ def _create(runtime: Runtime, workspace_id: UUID, submission: jobs.Submission, r
     # the embedded mode SQLite's write lock stays free for the worker threads.
     if earlier is not None:
         try:
-            return _store(runtime, workspace_id, request, jobs.repeat(validated, earlier=earlier, digest=digest))
+            return _store(runtime, workspace_id, request, jobs.repeat(validated, earlier=earlier, digest=digest), request_digest)
         except resubmissions.EarlierBatchesGone as gone:
             log.info("planning the payload: %s", gone)
-    return _store(runtime, workspace_id, request, jobs.plan(validated, batch_size=settings.batch_size, digest=digest))
+    return _store(runtime, workspace_id, request, jobs.plan(validated, batch_size=settings.batch_size, digest=digest), request_digest)
 
 
-def _store(runtime: Runtime, workspace_id: UUID, request: idempotency.IdempotentRequest | None, planned: jobs.Planned) -> Created:
+def _store(
+    runtime: Runtime,
+    workspace_id: UUID,
+    request: idempotency.IdempotentRequest | None,
+    planned: jobs.Planned,
+    request_digest: bytes | None,
+) -> Created:
     with transaction(runtime.sessions) as session:
         if request is not None:
             # Another request with this key may have finished while this one planned.
             previous = idempotency.previous_job(session, workspace_id=workspace_id, request=request, ttl=_ttl(runtime))
             if previous is not None:
                 return Created(previous, replayed=True)
-        accepted = jobs.store(session, workspace_id=workspace_id, planned=planned)
+        accepted = jobs.store(session, workspace_id=workspace_id, planned=planned, request_digest=request_digest)
         if request is not None:
             idempotency.remember(session, workspace_id=workspace_id, request=request, job_id=accepted.job.id)
         return Created(accepted.job.id, accepted.batch_seqs)

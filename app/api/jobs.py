@@ -51,15 +51,18 @@ class JobController(Controller):
     async def submit_job(self, request: Request, runtime: NamedDependency[Runtime], workspace_id: NamedDependency[UUID]) -> Response[schemas.JobAccepted]:
         """Submit a job: JSON `{adapterType, knowledgeBaseId, data, options?}` or a multipart form with the same fields."""
         key = idempotency_key(request)
-        submission = await read_submission(request, limit=runtime.settings.max_body_bytes)
-        create = partial(create_job, runtime, workspace_id=workspace_id, submission=submission, key=key)
-        created = await anyio.to_thread.run_sync(create)
+        received = await read_submission(request, limit=runtime.settings.max_body_bytes)
+        try:
+            created = await anyio.to_thread.run_sync(partial(create_job, runtime, workspace_id=workspace_id, received=received, key=key))
+        finally:
+            received.close()
         headers = {"Location": f"{request.url.path.rstrip('/')}/{created.job_id}"}
         if created.replayed:
             headers[REPLAYED_HEADER] = "true"
             log.info("replayed the job of Idempotency-Key %r", key, extra={"job_id": str(created.job_id)})
         else:
-            log.info("accepted a job of %d batches", len(created.batch_seqs), extra={"job_id": str(created.job_id)})
+            resent = f", a copy of job {created.resent_from} (the same request)" if created.resent_from else ""
+            log.info("accepted a job of %d batches%s", len(created.batch_seqs), resent, extra={"job_id": str(created.job_id)})
             await anyio.to_thread.run_sync(runtime.queue.enqueue_batches, created.job_id, created.batch_seqs)
         return Response(schemas.JobAccepted(jobId=created.job_id, status="pending"), status_code=HTTP_202_ACCEPTED, headers=headers)
 

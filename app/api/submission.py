@@ -1,8 +1,15 @@
-"""Turning a job submission (JSON body or multipart form) into a validated Submission."""
+"""Receiving a job submission (JSON body or multipart form) and turning it into a validated Submission.
+
+Receiving and parsing are two steps: before parsing 30 MB of JSON, job creation looks
+for an earlier job of the very same request by a digest of its bytes
+(app/services/resubmissions.py), and a request it finds is never parsed.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -32,19 +39,62 @@ def idempotency_key(request: Request) -> str | None:
     return values[0]
 
 
-async def read_submission(request: Request, *, limit: int) -> Submission:
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type == "multipart/form-data":
-        form = await read_form(request, limit)
-        try:
-            return _from_form(form)
-        finally:
-            form.close()
-    if media_type in ("", "application/json") or media_type.endswith("+json"):
-        body = _parse_json(await read_body(request, limit), "body")
+FORM_FIELDS = ("adapterType", "knowledgeBaseId", "options", "data")
+_CHUNK = 1024 * 1024
+
+
+@dataclass
+class Received:
+    """A submission as it arrived, not yet parsed: a JSON body or a multipart form."""
+
+    body: bytes = b""
+    form: Form | None = None
+
+    def frames(self) -> Iterator[bytes]:
+        """The bytes that make up the submission, framed (kind, then each part with its
+        length) so that two submissions give the same stream only if they parse alike. A
+        form is framed by its fields, not its bytes, since every client picks its own
+        boundary; fields it does not read do not count."""
+        if self.form is None:
+            yield b"json %d\n" % len(self.body)
+            yield self.body
+            return
+        yield b"form\n"
+        for name in FORM_FIELDS:
+            upload = self.form.files.get(name) if name == "data" else None
+            if upload is not None:
+                stream = upload.file_object
+                size = stream.seek(0, 2)
+                stream.seek(0)
+                yield b"%s %d\n" % (name.encode(), size)
+                while chunk := stream.read(_CHUNK):
+                    yield chunk
+            elif name in self.form.fields:
+                yield b"%s %d\n" % (name.encode(), len(self.form.fields[name]))
+                yield self.form.fields[name]
+            else:
+                yield b"%s -\n" % name.encode()
+
+    def parse(self) -> Submission:
+        if self.form is not None:
+            return _from_form(self.form)
+        body = _parse_json(self.body, "body")
         if not isinstance(body, dict):
             raise InvalidInput("Request body must be a JSON object", [Issue("body", "must be a JSON object")])
         return _validated(body)
+
+    def close(self) -> None:
+        if self.form is not None:
+            self.form.close()
+
+
+async def read_submission(request: Request, *, limit: int) -> Received:
+    """The body or form, within `limit` bytes; the caller closes it (spooled files)."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type == "multipart/form-data":
+        return Received(form=await read_form(request, limit))
+    if media_type in ("", "application/json") or media_type.endswith("+json"):
+        return Received(body=await read_body(request, limit))
     raise UnsupportedMediaType(f"Content-Type {media_type!r} is not supported; use application/json or multipart/form-data")
 
 

@@ -36,13 +36,15 @@ class Job(SQLModel, table=True):
     """`payload_digest` is the SHA-256 of what shapes the job's batches (adapter, its
     version, options, payload, batch limits): a later submission with the same digest in
     the workspace copies this job's batches instead of planning them
-    (`app.services.resubmissions`)."""
+    (`app.services.resubmissions`). `request_digest`, of the request's bytes, lets a later
+    request of the very same bytes copy the whole job without being parsed."""
 
     __tablename__ = "jobs"
     __table_args__ = (
         Index("ix_jobs_workspace_created", "workspace_id", "created_at"),
         Index("ix_jobs_status", "status"),
         Index("ix_jobs_workspace_payload_digest", "workspace_id", "payload_digest", "created_at"),
+        Index("ix_jobs_workspace_request_digest", "workspace_id", "request_digest", "created_at"),
     )
 
     id: UUID = Field(default_factory=uuid4, primary_key=True)
@@ -57,6 +59,8 @@ class Job(SQLModel, table=True):
     batch_count: int = 0
     # NULL for jobs submitted before digests existed: never copied from.
     payload_digest: bytes | None = Field(default=None, sa_column=Column(Blob, nullable=True))
+    # NULL also for requests with an Idempotency-Key, which are always parsed.
+    request_digest: bytes | None = Field(default=None, sa_column=Column(Blob, nullable=True))
     batches_done: int = 0
     processed: int = 0
     successful: int = 0

@@ -118,9 +118,10 @@ def repeat(validated: Validated, *, earlier: resubmissions.Earlier, digest: byte
     return Planned(validated, None, payloads.envelope(validated.submission.data, validated.items), digest, earlier)
 
 
-def store(session: Session, *, workspace_id: UUID, planned: Planned) -> Accepted:
+def store(session: Session, *, workspace_id: UUID, planned: Planned, request_digest: bytes | None = None) -> Accepted:
     """The job, its payload envelope and batches; NotFound if the knowledge base is not (or
-    no longer) there, resubmissions.EarlierBatchesGone if batches to copy are."""
+    no longer) there, resubmissions.EarlierBatchesGone if batches to copy are.
+    `request_digest` lets a later request of the same bytes copy this job unparsed."""
     validated = planned.validated
     knowledge_base_id = validated.submission.knowledge_base_id
     knowledge_bases.get(session, workspace_id=workspace_id, knowledge_base_id=knowledge_base_id)
@@ -133,6 +134,7 @@ def store(session: Session, *, workspace_id: UUID, planned: Planned) -> Accepted
         record_count=len(validated.items),
         batch_count=planned.batch_count,
         payload_digest=planned.payload_digest,
+        request_digest=request_digest,
     )
     session.add(job)
     session.flush()

@@ -10,13 +10,24 @@ are copied row for row, and the workers, reading the manifests, skip every uncha
 record as they would have. A payload whose JSON differs (an export timestamp in the
 envelope included; the digest is over the parsed payload re-serialized, so whitespace
 does not count but key order does), or a changed BATCH_SIZE, is planned as usual.
+
+A request of the very same bytes goes further: it is recognized by a digest of those
+bytes before it is parsed (parsing and re-serializing 30 MB cost the API more than the
+rest of such a request), and the whole job is copied, row, payload envelope and batches.
+Bytes accepted once are accepted again with the same outcome as long as nothing that
+reads them has changed, so that digest also covers this release of the service, every
+registered adapter's version and the limits a request is checked against; after an
+upgrade the first repeat is parsed (and still copies batches by its payload digest).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from importlib import metadata
 from typing import Any
 from uuid import UUID
 
@@ -24,9 +35,15 @@ import orjson
 from sqlalchemy import false, insert, literal, select
 from sqlalchemy.orm import Session
 
+from adapters import registry
 from adapters.base import Adapter
-from app.models import Job, JobBatch
+from app.models import Job, JobBatch, JobPayload
+from app.services import knowledge_bases
 from app.services.planning import MAX_BATCH_BYTES, PLAN_FORMAT
+
+# Part of every request digest: bump it whenever what app/api/submission.py accepts, or
+# how it frames a request's bytes, changes without a new release number.
+REQUEST_FORMAT = 1
 
 
 @dataclass(frozen=True)
@@ -46,6 +63,29 @@ def digest(adapter: Adapter, options: dict[str, Any], payload: bytes, *, batch_s
     return state.digest()
 
 
+def request_digest(frames: Iterable[bytes], *, batch_size: int, max_records: int) -> bytes:
+    """SHA-256 of a request's framed bytes (app/api/submission.Received.frames) and of
+    everything else that decides what they become."""
+    shape = [REQUEST_FORMAT, PLAN_FORMAT, batch_size, MAX_BATCH_BYTES, max_records]
+    state = hashlib.sha256(orjson.dumps([_release(), _adapter_versions(), shape]))
+    state.update(b"\n")
+    for frame in frames:
+        state.update(frame)
+    return state.digest()
+
+
+@cache
+def _release() -> str:
+    try:
+        return metadata.version("kb-ingest")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _adapter_versions() -> list[list[str]]:
+    return [[adapter.name, adapter.version] for adapter in registry]
+
+
 def earlier_job(session: Session, *, workspace_id: UUID, payload_digest: bytes) -> Earlier | None:
     """The newest job of the workspace with this digest, whatever its status or knowledge base."""
     row = session.execute(
@@ -62,6 +102,44 @@ class EarlierBatchesGone(Exception):
     have its workers read every record): plan the payload instead. Nothing deletes
     batches or manifests today, so only a hand-made change (or a future retention rule)
     leads here."""
+
+
+@dataclass(frozen=True)
+class Resent:
+    job: Job
+    earlier_id: UUID
+
+
+def resend(session: Session, *, workspace_id: UUID, request_digest: bytes) -> Resent | None:
+    """A copy of the workspace's newest job with this request digest, or None if it has none.
+
+    NotFound if that job's knowledge base is gone, as parsing the request would have
+    found; EarlierBatchesGone (roll back, and parse) if its payload or batches are."""
+    earlier = session.scalars(
+        select(Job).where(Job.workspace_id == workspace_id, Job.request_digest == request_digest).order_by(Job.created_at.desc()).limit(1)
+    ).first()
+    if earlier is None:
+        return None
+    knowledge_bases.get(session, workspace_id=workspace_id, knowledge_base_id=earlier.knowledge_base_id)
+    job = Job(
+        workspace_id=workspace_id,
+        knowledge_base_id=earlier.knowledge_base_id,
+        adapter_type=earlier.adapter_type,
+        adapter_version=earlier.adapter_version,
+        options=earlier.options,
+        record_count=earlier.record_count,
+        batch_count=earlier.batch_count,
+        payload_digest=earlier.payload_digest,
+        request_digest=request_digest,
+    )
+    session.add(job)
+    session.flush()
+    payload = JobPayload.__table__
+    envelope = select(literal(job.id, payload.c.job_id.type), payload.c.body, payload.c.records_pointer).where(payload.c.job_id == earlier.id)
+    if not session.execute(insert(payload).from_select(["job_id", "body", "records_pointer"], envelope).returning(payload.c.job_id)).all():
+        raise EarlierBatchesGone(f"job {earlier.id} has no stored payload")
+    copy_batches(session, earlier=Earlier(earlier.id, earlier.batch_count), job_id=job.id, now=job.created_at)
+    return Resent(job, earlier.id)
 
 
 BATCHES = JobBatch.__table__
