@@ -11,7 +11,7 @@ from uuid import UUID
 
 import pytest
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from adapters.generic_json import GenericJsonAdapter
 from app.db import transaction
@@ -31,8 +31,14 @@ def submit_paused(service, kb: str, data, **extra) -> str:  # type: ignore[no-un
     service.pause_worker()
     job_id = service.submit(kb, data, **extra)
     with transaction(service.runtime.sessions) as session:
-        session.execute(update(JobBatch).where(JobBatch.job_id == UUID(job_id)).values(items=UNREADABLE))
+        session.execute(update(JobBatch).where(*stored_for(job_id)).values(items=UNREADABLE))
     return job_id
+
+
+def stored_for(job_id: str) -> tuple:  # type: ignore[type-arg]
+    """The batch rows that store the job's records: its own or, for a resubmission, its origin's."""
+    holders = select(func.coalesce(JobBatch.origin_job_id, JobBatch.job_id)).where(JobBatch.job_id == UUID(job_id))
+    return JobBatch.job_id.in_(holders), JobBatch.items.is_not(None)
 
 
 def run_unreadable(service, kb: str, data, **extra) -> dict:  # type: ignore[no-untyped-def]
@@ -115,7 +121,7 @@ def run_without_manifest(service, kb: str, data) -> dict:  # type: ignore[no-unt
     service.pause_worker()
     job_id = service.submit(kb, data)
     with transaction(service.runtime.sessions) as session:
-        session.execute(update(JobBatch).where(JobBatch.job_id == UUID(job_id)).values(manifest=None))
+        session.execute(update(JobBatch).where(*stored_for(job_id)).values(manifest=None))
     service.resume_worker()
     return service.wait(job_id)
 

@@ -20,7 +20,7 @@ from app.db import transaction
 from app.models import Entry, Job, JobBatch
 from tests.test_content_hub_jobs import doc
 from adapters.generic_json import GenericJsonAdapter
-from app.services import blobs, resubmissions
+from app.services import batch_contents, blobs, resubmissions
 
 JOBS = "/api/v2/data-ingestion/jobs"
 RECORDS = [{"id": f"r{i}", "title": f"Article {i}", "content": f"Body of article {i}. " * 20} for i in range(7)]
@@ -32,9 +32,18 @@ def settings_overrides():
 
 
 def stored(service, job_id: str) -> list[tuple[bytes, bytes | None]]:  # type: ignore[no-untyped-def]
+    """Each batch's records and manifest, wherever they are stored (its own row or its origin's)."""
+    query = batch_contents.with_origin(select(batch_contents.ITEMS, batch_contents.MANIFEST))
     with transaction(service.runtime.sessions) as session:
-        rows = session.execute(select(JobBatch.items, JobBatch.manifest).where(JobBatch.job_id == UUID(job_id)).order_by(JobBatch.seq))
-        return [(row.items, row.manifest) for row in rows]
+        rows = session.execute(query.where(JobBatch.job_id == UUID(job_id)).order_by(JobBatch.seq))
+        return [(items, manifest) for items, manifest in rows]
+
+
+def origins(service, job_id: str) -> list[tuple[UUID | None, bool]]:  # type: ignore[no-untyped-def]
+    """Each batch's origin job, and whether it stores records of its own."""
+    with transaction(service.runtime.sessions) as session:
+        rows = session.execute(select(JobBatch.origin_job_id, JobBatch.items.is_not(None)).where(JobBatch.job_id == UUID(job_id)).order_by(JobBatch.seq))
+        return [(origin, own) for origin, own in rows]
 
 
 def mark(service, job_id: str) -> list[bytes]:  # type: ignore[no-untyped-def]
@@ -61,6 +70,10 @@ def test_an_unchanged_export_submitted_again_copies_the_earlier_batches(service)
     second = service.submit(kb, RECORDS)
     assert items_of(service, second) == marked
     assert [m for _, m in stored(service, second)] == [m for _, m in stored(service, first)]
+    assert origins(service, first) == [(None, True)] * 3
+    assert origins(service, second) == [(UUID(first), False)] * 3  # shared, not duplicated
+    third = service.submit(kb, RECORDS)
+    assert origins(service, third) == [(UUID(first), False)] * 3  # a copy of a copy refers to the first
     job = service.wait(second)
     assert job["status"] == "completed"
     with transaction(service.runtime.sessions) as session:

@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import Column, ForeignKey, Index, Text
+from sqlalchemy import CheckConstraint, Column, ForeignKey, ForeignKeyConstraint, Index, Text
 from sqlmodel import Field, SQLModel
 
 from app.models.types import Blob, JsonColumn, UTCDateTime
@@ -98,16 +98,26 @@ class JobBatch(SQLModel, table=True):
     planning (`app.services.manifests`), so that a worker finds the unchanged records of
     a re-run without reading `items` at all. `done` flips in the same transaction that
     applies the batch, which is what makes redelivery harmless.
+
+    A resubmission's batch (`app.services.resubmissions`) stores neither `items` nor a
+    `manifest`: `origin_job_id` names the job whose batch of the same `seq` holds them,
+    and `app.services.batch_contents` reads them from there. Stored records are never
+    changed, so a copy may share them; the foreign key keeps them while they are shared.
     """
 
     __tablename__ = "job_batches"
+    __table_args__ = (
+        ForeignKeyConstraint(["origin_job_id", "seq"], ["job_batches.job_id", "job_batches.seq"], name="fk_job_batches_origin"),
+        CheckConstraint("(items IS NULL) = (origin_job_id IS NOT NULL)", name="ck_job_batches_items_or_origin"),
+    )
 
     job_id: UUID = Field(sa_column=Column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True))
     seq: int = Field(primary_key=True)
     record_count: int
-    items: bytes = Field(sa_column=Column(Blob, nullable=False))
+    items: bytes | None = Field(default=None, sa_column=Column(Blob, nullable=True))
     # NULL for batches planned before manifests existed: their workers read `items`.
     manifest: bytes | None = Field(default=None, sa_column=Column(Blob, nullable=True))
+    origin_job_id: UUID | None = None
     done: bool = False
     attempts: int = 0
     enqueued_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))

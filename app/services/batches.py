@@ -25,7 +25,7 @@ from adapters import Registry, UnknownAdapter
 from app.db import transaction
 from app.models import ACTIVE_STATUSES, Job, JobBatch, JobStatus
 from adapters.base import Adapter
-from app.services import entry_writes, manifests, postgres_writes, results
+from app.services import batch_contents, entry_writes, manifests, postgres_writes, results
 from app.services.ingest import (
     CREATED,
     DELETED,
@@ -127,7 +127,7 @@ def _stored(session: Session, claim: Claim, source_ids: list[str]) -> dict[str, 
 def _items_blob(session: Session, *, job_id: UUID, seq: int) -> bytes:
     if postgres_writes.on_postgres(session):
         return postgres_writes.batch_items(session, job_id=job_id, seq=seq)
-    return session.execute(select(JobBatch.items).where(JobBatch.job_id == job_id, JobBatch.seq == seq)).scalar_one()
+    return batch_contents.items(session, job_id=job_id, seq=seq)
 
 
 def claim_batch(session: Session, *, job_id: UUID, seq: int, max_attempts: int | None = None) -> Claim | None:
@@ -141,7 +141,8 @@ def claim_batch(session: Session, *, job_id: UUID, seq: int, max_attempts: int |
     if job is None or job.status not in ACTIVE_STATUSES:
         return None
     batch = session.execute(
-        select(JobBatch.done, JobBatch.manifest, JobBatch.attempts).where(JobBatch.job_id == job_id, JobBatch.seq == seq)
+        batch_contents.with_origin(select(JobBatch.done, batch_contents.MANIFEST.label("manifest"), JobBatch.attempts))
+        .where(JobBatch.job_id == job_id, JobBatch.seq == seq)
     ).first()
     if batch is None or batch.done:
         return None

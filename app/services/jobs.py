@@ -15,7 +15,7 @@ from adapters import PayloadError, UnknownAdapter, registry
 from adapters.base import Adapter, Issue
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import ACTIVE_STATUSES, Job, JobBatch, JobPayload, JobStatus
-from app.services import knowledge_bases, payloads, resubmissions
+from app.services import batch_contents, knowledge_bases, payloads, resubmissions
 from app.services.planning import Plan, plan_batches
 from app.timestamps import utcnow
 
@@ -162,8 +162,7 @@ def payload_of(session: Session | Connection, *, job_id: UUID) -> bytes | None:
     stored = session.execute(select(JobPayload.body, JobPayload.records_pointer).where(JobPayload.job_id == job_id)).first()
     if stored is None:
         return None
-    batches = session.scalars(select(JobBatch.items).where(JobBatch.job_id == job_id).order_by(JobBatch.seq))
-    return payloads.reassemble(stored.body, stored.records_pointer, batches)
+    return payloads.reassemble(stored.body, stored.records_pointer, batch_contents.all_items(session, job_id=job_id))
 
 
 def list_page(session: Session, *, workspace_id: UUID, filters: JobFilter) -> tuple[int, list[Job]]:

@@ -17,6 +17,7 @@ import orjson
 import psycopg
 from sqlalchemy.orm import Session
 
+from app.services import batch_contents
 from app.services.ingest import Outcome, Refresh, Stored, Write
 
 # One index probe per id, whatever the statistics say. The plain form
@@ -75,7 +76,6 @@ FROM unnest(%b::uuid[], %b::text[], %b::text[]) AS r(id, content_hash, source_ha
 WHERE e.id = r.id AND e.content_hash = r.content_hash
 """
 
-_BATCH_ITEMS = "SELECT items FROM job_batches WHERE job_id = %s AND seq = %s"
 
 _COPY_RESULTS = "COPY job_results (job_id, seq, source_id, status, action, entry_id, error, detail) FROM STDIN"
 
@@ -92,7 +92,7 @@ def _connection(session: Session) -> psycopg.Connection:
 def batch_items(session: Session, *, job_id: UUID, seq: int) -> bytes:
     """A batch's stored records, in the binary format: in text, PostgreSQL hex-encodes a
     bytea to twice its size, which cost it more CPU than writing the batch had."""
-    row = _connection(session).execute(_BATCH_ITEMS, (job_id, seq), binary=True).fetchone()
+    row = _connection(session).execute(batch_contents.ITEMS_SQL, (job_id, seq), binary=True).fetchone()
     if row is None:
         raise LookupError(f"batch {seq} of job {job_id} is not stored")
     return row[0]
