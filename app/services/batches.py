@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -71,53 +71,106 @@ def run_batch(
     limits: RecordLimits,
     max_attempts: int | None = None,
 ) -> str:
-    """Process batch `seq` of a job; returns what happened, for the log."""
-    with transaction(sessions) as session:
-        claim = claim_batch(session, job_id=job_id, seq=seq, max_attempts=max_attempts)
-    if claim is None:
-        return "nothing to do"
+    """Process batch `seq` of a job; returns what happened, for the log.
+
+    The claim (which counts the attempt), the stored hashes and, when the manifest leaves
+    records to read, the batch's records are one transaction, committed before those
+    records are decoded and converted: the work that can kill a worker process, which must
+    find the attempt counted. A batch the manifest settles whole (an unchanged re-run) is
+    applied in that same transaction, its only one. Should that transaction fail after
+    the claim, the attempt is counted on its own (`_count_attempt`), as a claim committed
+    first would have counted it.
+    """
     try:
-        adapter = registry.get(claim.adapter_type)
-    except UnknownAdapter:
+        started = _start(sessions, job_id=job_id, seq=seq, registry=registry, max_attempts=max_attempts)
+        if isinstance(started, str):
+            return started
+        if started.lines is None:
+            decision = _decide_reading_all(sessions, job_id=job_id, seq=seq, claim=started.claim, adapter=started.adapter, limits=limits)
+        else:
+            decision = _decide_unread(sessions, started, limits)
         with transaction(sessions) as session:
-            fail_job(session, job_id=job_id, reason=f"adapter {claim.adapter_type} is no longer available")
-        return "failed: unknown adapter"
-    decision = _decide(sessions, job_id=job_id, seq=seq, claim=claim, adapter=adapter, limits=limits)
-    try:
-        with transaction(sessions) as session:
-            return apply_batch(session, job_id=job_id, seq=seq, claim=claim, decision=decision)
+            return apply_batch(session, job_id=job_id, seq=seq, claim=started.claim, decision=decision)
     except _Abandoned as reason:
         return f"abandoned: {reason}"
 
 
-def _decide(sessions: sessionmaker[Session], *, job_id: UUID, seq: int, claim: Claim, adapter: Adapter, limits: RecordLimits) -> Decision:
-    if claim.manifest is None or claim.adapter_version != adapter.version:
-        # Planned before manifests, or fingerprinted by another version of the adapter than
-        # this worker runs (a deploy in progress): every record is read, none is fingerprinted.
+@dataclass(frozen=True)
+class _Started:
+    """A claimed batch with records still to read (all of them when `lines` is None)."""
+
+    claim: Claim
+    adapter: Adapter
+    lines: list[manifests.Line] | None = None
+    settled: Decision | None = None
+    unread: set[int] = field(default_factory=set)
+    blob: bytes = b""
+    existing: dict[str, Stored] = field(default_factory=dict)
+
+
+def _start(sessions: sessionmaker[Session], *, job_id: UUID, seq: int, registry: Registry, max_attempts: int | None) -> _Started | str:
+    """Claim the batch and settle what its manifest can; a string when that was all there was to do."""
+    claim = None
+    try:
         with transaction(sessions) as session:
-            blob = _items_blob(session, job_id=job_id, seq=seq)
-        identified = identify_all(adapter, decode_batch(blob))
+            claim = claim_batch(session, job_id=job_id, seq=seq, max_attempts=max_attempts)
+            if claim is None:
+                return "nothing to do"
+            try:
+                adapter = registry.get(claim.adapter_type)
+            except UnknownAdapter:
+                fail_job(session, job_id=job_id, reason=f"adapter {claim.adapter_type} is no longer available")
+                return "failed: unknown adapter"
+            if claim.manifest is None or claim.adapter_version != adapter.version:
+                # Planned before manifests, or fingerprinted by another version of the adapter
+                # than this worker runs (a deploy in progress): every record is read.
+                return _Started(claim, adapter)
+            lines = manifests.decode(claim.manifest)
+            existing = _stored(session, claim, [line.source_id for line in lines if line.source_id is not None])
+            settled, unread = triage(lines, existing)
+            if not unread:
+                return apply_batch(session, job_id=job_id, seq=seq, claim=claim, decision=settled)
+            return _Started(claim, adapter, lines, settled, unread, _items_blob(session, job_id=job_id, seq=seq), existing)
+    except _Abandoned:
+        raise
+    except Exception:
+        if claim is not None:
+            _count_attempt(sessions, job_id=job_id, seq=seq)
+        raise
+
+
+def _count_attempt(sessions: sessionmaker[Session], *, job_id: UUID, seq: int) -> None:
+    try:
         with transaction(sessions) as session:
-            existing = _stored(session, claim, [i.identity.source_id for i in identified if i.identity is not None])
-        return decide(adapter, claim.options, identified, existing, limits)
-    lines = manifests.decode(claim.manifest)
-    # The stored hashes and, when records are left, their batch in one transaction: on a
-    # first load every record is left, and a second one would cost a round trip per batch.
-    # Decoding and normalizing happen after it (on SQLite a transaction holds the write lock).
+            session.execute(update(JobBatch).where(JobBatch.job_id == job_id, JobBatch.seq == seq).values(attempts=JobBatch.attempts + 1))
+    except Exception as error:  # noqa: BLE001 - most likely the very error being raised
+        log.warning("could not count the failed attempt of batch %s: %s", seq, error, extra={"batch": seq})
+
+
+def _decide_reading_all(
+    sessions: sessionmaker[Session], *, job_id: UUID, seq: int, claim: Claim, adapter: Adapter, limits: RecordLimits
+) -> Decision:
+    """Planned before manifests, or fingerprinted by another version of the adapter than
+    this worker runs (a deploy in progress): every record is read, none is fingerprinted."""
     with transaction(sessions) as session:
-        existing = _stored(session, claim, [line.source_id for line in lines if line.source_id is not None])
-        decision, unread = triage(lines, existing)
-        blob = _items_blob(session, job_id=job_id, seq=seq) if unread else None
-    if blob is None:
-        return decision
-    identified = identify_all(adapter, [item for item in decode_batch(blob) if item[0] in unread])
+        blob = _items_blob(session, job_id=job_id, seq=seq)
+    identified = identify_all(adapter, decode_batch(blob))
+    with transaction(sessions) as session:
+        existing = _stored(session, claim, [i.identity.source_id for i in identified if i.identity is not None])
+    return decide(adapter, claim.options, identified, existing, limits)
+
+
+def _decide_unread(sessions: sessionmaker[Session], started: _Started, limits: RecordLimits) -> Decision:
+    """The records the manifest left undecided, read from the batch and added to its decision."""
+    adapter, existing = started.adapter, started.existing
+    identified = identify_all(adapter, [item for item in decode_batch(started.blob) if item[0] in started.unread])
     # Ids the API could not tell but this worker can: look them up too.
     missing = [i.identity.source_id for i in identified if i.identity is not None and i.identity.source_id not in existing]
     if missing:
         with transaction(sessions) as session:
-            existing.update(_stored(session, claim, missing))
-    fingerprints = {line.seq: line.fingerprint for line in lines}
-    return decide(adapter, claim.options, identified, existing, limits, fingerprints=fingerprints, into=decision)
+            existing.update(_stored(session, started.claim, missing))
+    fingerprints = {line.seq: line.fingerprint for line in started.lines or []}
+    return decide(adapter, started.claim.options, identified, existing, limits, fingerprints=fingerprints, into=started.settled)
 
 
 def _stored(session: Session, claim: Claim, source_ids: list[str]) -> dict[str, Stored]:
