@@ -137,9 +137,9 @@ def _timed_load(stack: Stack, client: Client, bodies: list[bytes], submitters: i
     load = client.run(bodies, submitters=submitters)
     used = meter.stop(stack.cpu_groups())
     others = used.pop("other processes")
-    share = sum(used.values()) / (load.seconds * (os.cpu_count() or 1))
+    share = sum(used.values()) / (load.observed * (os.cpu_count() or 1))  # measured until polling saw the end
     detail = ", ".join(f"{name} {value:.1f}" for name, value in used.items())
-    summary = f"{detail} ({share:.0%} of all cores for {load.seconds:.1f} s; other processes {others:.1f})"
+    summary = f"{detail} ({share:.0%} of all cores for {load.observed:.2f} s, until polling saw the end; other processes {others:.1f})"
     return load.seconds, load, Figure("  CPU seconds", summary)
 
 

@@ -50,3 +50,12 @@ def test_workers_run_one_thread_per_process_unless_told_otherwise(args, threads,
     parsed = make_argument_parser().parse_args(cli.dramatiq_argv(args)[1:])
     assert (parsed.threads, parsed.processes) == (threads, processes)
     assert parsed.broker == "workers.entry:broker" and parsed.queues == [QUEUE_NAME]
+
+
+@pytest.mark.parametrize(("environment", "expected"), [({}, cli.WORKER_TIMEOUT_MS), ({"dramatiq_worker_timeout": "250"}, 250)])
+def test_idle_workers_look_for_new_batches_every_100_ms_unless_the_operator_says_otherwise(environment, expected):
+    """What the worker processes Dramatiq forks from `kb-ingest-worker` are built with."""
+    code = "import workers.cli, inspect, dramatiq; print(inspect.signature(dramatiq.Worker).parameters['worker_timeout'].default)"
+    env = {k: v for k, v in os.environ.items() if k != "dramatiq_worker_timeout"} | environment
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
+    assert int(out) == expected

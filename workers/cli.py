@@ -10,8 +10,18 @@ import os
 import sys
 from pathlib import Path
 
-from app.queue import QUEUE_NAME
-from app.settings import Settings
+# An idle Dramatiq consumer polls its queue ever more slowly, up to the worker timeout
+# (1 s by default), so a job sent to idle workers waited up to a second before its first
+# batch started: longer than a whole unchanged re-run of a content-hub export. At 100 ms
+# (what the embedded worker uses) an idle worker process makes about ten Redis calls a
+# second. Dramatiq reads the setting from the environment once, when it is first
+# imported, and forks its worker processes from this one: so it is set before any import
+# of Dramatiq. An operator's own `dramatiq_worker_timeout` wins.
+WORKER_TIMEOUT_MS = 100
+os.environ.setdefault("dramatiq_worker_timeout", str(WORKER_TIMEOUT_MS))
+
+from app.queue import QUEUE_NAME  # noqa: E402 - after the environment above
+from app.settings import Settings  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
