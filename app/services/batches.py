@@ -129,7 +129,7 @@ def _start(sessions: sessionmaker[Session], *, job_id: UUID, seq: int, registry:
             existing = _stored(session, claim, [line.source_id for line in lines if line.source_id is not None])
             settled, unread = triage(lines, existing)
             if not unread:
-                return apply_batch(session, job_id=job_id, seq=seq, claim=claim, decision=settled)
+                return apply_batch(session, job_id=job_id, seq=seq, claim=claim, decision=settled, claimed=True)
             return _Started(claim, adapter, lines, settled, unread, _items_blob(session, job_id=job_id, seq=seq), existing)
     except _Abandoned:
         raise
@@ -186,11 +186,15 @@ def _items_blob(session: Session, *, job_id: UUID, seq: int) -> bytes:
 def claim_batch(session: Session, *, job_id: UUID, seq: int, max_attempts: int | None = None) -> Claim | None:
     """Start the job if it is pending and count an attempt; None when there is nothing to do.
 
-    The attempt is counted (and committed) before any work, so a batch that kills its
-    worker process still leaves a trace; once `max_attempts` are used up its job fails
-    instead of crashing workers for ever.
+    The attempt is counted before the batch's records are decoded (run_batch commits it
+    first), so a batch that kills its worker process still leaves a trace; once
+    `max_attempts` are used up its job fails instead of crashing workers for ever. The
+    count is an UPDATE of a batch not done, which also locks the batch's row until the
+    transaction ends: a second worker claiming it meanwhile waits, then finds it done.
     """
-    job = session.get(Job, job_id)
+    job = session.execute(
+        select(Job.status, Job.workspace_id, Job.knowledge_base_id, Job.adapter_type, Job.adapter_version, Job.options).where(Job.id == job_id)
+    ).first()
     if job is None or job.status not in ACTIVE_STATUSES:
         return None
     batch = session.execute(
@@ -204,14 +208,22 @@ def claim_batch(session: Session, *, job_id: UUID, seq: int, max_attempts: int |
         log.error("batch %s used up its %s attempts; job failed", seq, batch.attempts, extra={"batch": seq})
         return None
     now = utcnow()
-    session.execute(
-        update(Job)
-        .where(Job.id == job_id, Job.status == JobStatus.PENDING)
-        .values(status=JobStatus.PROCESSING, started_at=now, updated_at=now)
-    )
-    session.execute(
-        update(JobBatch).where(JobBatch.job_id == job_id, JobBatch.seq == seq).values(attempts=JobBatch.attempts + 1, started_at=now)
-    )
+    attempts = session.execute(
+        update(JobBatch)
+        .where(JobBatch.job_id == job_id, JobBatch.seq == seq, JobBatch.done.is_(False))
+        .values(attempts=JobBatch.attempts + 1, started_at=now)
+        .returning(JobBatch.attempts)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if attempts is None:
+        return None
+    if job.status == JobStatus.PENDING:
+        session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == JobStatus.PENDING)
+            .values(status=JobStatus.PROCESSING, started_at=now, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
     return Claim(
         workspace_id=job.workspace_id,
         knowledge_base_id=job.knowledge_base_id,
@@ -219,7 +231,7 @@ def claim_batch(session: Session, *, job_id: UUID, seq: int, max_attempts: int |
         adapter_version=job.adapter_version,
         options=job.options,
         manifest=batch.manifest,
-        attempts=batch.attempts + 1,
+        attempts=attempts,
     )
 
 
@@ -235,12 +247,14 @@ def out_of_attempts(seq: int, attempts: int) -> str:
     )
 
 
-def apply_batch(session: Session, *, job_id: UUID, seq: int, claim: Claim, decision: Decision) -> str:
-    done = session.execute(
-        select(JobBatch.done).where(JobBatch.job_id == job_id, JobBatch.seq == seq).with_for_update()
-    ).scalar_one_or_none()
-    if done is None or done:
-        raise _Abandoned("already applied")
+def apply_batch(session: Session, *, job_id: UUID, seq: int, claim: Claim, decision: Decision, claimed: bool = False) -> str:
+    """`claimed`: this transaction claimed the batch, so it holds the row locked and not done."""
+    if not claimed:
+        done = session.execute(
+            select(JobBatch.done).where(JobBatch.job_id == job_id, JobBatch.seq == seq).with_for_update()
+        ).scalar_one_or_none()
+        if done is None or done:
+            raise _Abandoned("already applied")
     outcomes = decision.outcomes + _write(session, job_id=job_id, claim=claim, decision=decision)
     results.record(session, job_id=job_id, outcomes=outcomes)
     counts = Counter(o.status for o in outcomes) + Counter(o.action for o in outcomes if o.status == SUCCESS)
@@ -260,10 +274,13 @@ def apply_batch(session: Session, *, job_id: UUID, seq: int, claim: Claim, decis
             updated_at=now,
         )
         .returning(Job.batches_done, Job.batch_count)
+        .execution_options(synchronize_session=False)
     ).first()
     if progress is None:
         raise _Abandoned("job is no longer processing")
-    session.execute(update(JobBatch).where(JobBatch.job_id == job_id, JobBatch.seq == seq).values(done=True))
+    session.execute(
+        update(JobBatch).where(JobBatch.job_id == job_id, JobBatch.seq == seq).values(done=True).execution_options(synchronize_session=False)
+    )
     if progress.batches_done >= progress.batch_count:
         session.execute(update(Job).where(Job.id == job_id).values(status=JobStatus.COMPLETED, completed_at=now, updated_at=now))
         return "applied; job completed"
