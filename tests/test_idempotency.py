@@ -168,7 +168,7 @@ def test_keys_are_per_workspace(service):
         session.flush()
         other_kb = knowledge_bases.create(session, workspace_id=other_workspace, name="docs", description=None).id
     ours = submit(service, kb, "shared-key").json()["jobId"]
-    received = Received(body=orjson.dumps({"adapterType": "generic-json", "knowledgeBaseId": str(other_kb), "data": RECORDS}))
+    received = Received([orjson.dumps({"adapterType": "generic-json", "knowledgeBaseId": str(other_kb), "data": RECORDS})])
     theirs = create_job(service.runtime, workspace_id=other_workspace, received=received, key="shared-key")
     assert not theirs.replayed
     assert str(theirs.job_id) != ours

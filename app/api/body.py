@@ -6,7 +6,7 @@ A multipart upload's file parts are spooled to disk past 1 MB by python-multipar
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import python_multipart
@@ -29,9 +29,14 @@ class Form:
             f.close()
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    chunks = [chunk async for chunk in _limited(request, limit)]
-    return b"".join(chunks)
+async def read_body(request: Request, limit: int, *, feed: Callable[[bytes], object] | None = None) -> list[bytes]:
+    """The body's chunks as they arrived, each also handed to `feed` on arrival."""
+    chunks = []
+    async for chunk in _limited(request, limit):
+        if feed is not None:
+            feed(chunk)
+        chunks.append(chunk)
+    return chunks
 
 
 async def read_form(request: Request, limit: int) -> Form:

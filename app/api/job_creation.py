@@ -44,7 +44,10 @@ class Created:
 
 def create_job(runtime: Runtime, *, workspace_id: UUID, received: Received, key: str | None) -> Created:
     if key is None:
-        digest = resubmissions.request_digest(received.frames(), batch_size=runtime.settings.batch_size, max_records=runtime.settings.max_records_per_job)
+        settings = runtime.settings
+        digest = received.digest or resubmissions.request_digest(
+            received.frames(), batch_size=settings.batch_size, max_records=settings.max_records_per_job
+        )
         resent = _resend(runtime, workspace_id, digest)
         return resent if resent is not None else _create(runtime, workspace_id, received.parse(), None, digest)
     submission = received.parse()

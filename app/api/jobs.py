@@ -26,7 +26,7 @@ from app.db import reading, transaction
 from app.errors import InvalidInput
 from app.models import JobStatus
 from app.runtime import Runtime
-from app.services import job_polls, jobs, results
+from app.services import job_polls, jobs, results, resubmissions
 
 log = logging.getLogger(__name__)
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -51,7 +51,10 @@ class JobController(Controller):
     async def submit_job(self, request: Request, runtime: NamedDependency[Runtime], workspace_id: NamedDependency[UUID]) -> Response[schemas.JobAccepted]:
         """Submit a job: JSON `{adapterType, knowledgeBaseId, data, options?}` or a multipart form with the same fields."""
         key = idempotency_key(request)
-        received = await read_submission(request, limit=runtime.settings.max_body_bytes)
+        settings = runtime.settings
+        # Requests with a key are always parsed (app/api/job_creation.py): no digest to take.
+        digest = None if key else resubmissions.request_hasher(batch_size=settings.batch_size, max_records=settings.max_records_per_job)
+        received = await read_submission(request, limit=settings.max_body_bytes, digest=digest)
         try:
             created = await anyio.to_thread.run_sync(partial(create_job, runtime, workspace_id=workspace_id, received=received, key=key))
         finally:

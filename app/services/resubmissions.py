@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import orjson
@@ -40,6 +40,9 @@ from adapters.base import Adapter
 from app.models import Job, JobBatch, JobPayload
 from app.services import batch_contents, knowledge_bases
 from app.services.planning import MAX_BATCH_BYTES, PLAN_FORMAT
+
+if TYPE_CHECKING:
+    from hashlib import _Hash as Hash
 
 # Part of every request digest: bump it whenever what app/api/submission.py accepts, or
 # how it frames a request's bytes, changes without a new release number.
@@ -63,12 +66,17 @@ def digest(adapter: Adapter, options: dict[str, Any], payload: bytes, *, batch_s
     return state.digest()
 
 
-def request_digest(frames: Iterable[bytes], *, batch_size: int, max_records: int) -> bytes:
-    """SHA-256 of a request's framed bytes (app/api/submission.Received.frames) and of
-    everything else that decides what they become."""
+def request_hasher(*, batch_size: int, max_records: int) -> Hash:
+    """A SHA-256 that has taken in everything but the request's own framed bytes
+    (app/api/submission.Received.frames) that decides what those bytes become."""
     shape = [REQUEST_FORMAT, PLAN_FORMAT, batch_size, MAX_BATCH_BYTES, max_records]
     state = hashlib.sha256(orjson.dumps([_release(), _adapter_versions(), shape]))
     state.update(b"\n")
+    return state
+
+
+def request_digest(frames: Iterable[bytes], *, batch_size: int, max_records: int) -> bytes:
+    state = request_hasher(batch_size=batch_size, max_records=max_records)
     for frame in frames:
         state.update(frame)
     return state.digest()
