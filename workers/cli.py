@@ -13,10 +13,11 @@ from pathlib import Path
 # An idle Dramatiq consumer polls its queue ever more slowly, up to the worker timeout
 # (1 s by default), so a job sent to idle workers waited up to a second before its first
 # batch started: longer than a whole unchanged re-run of a content-hub export. At 100 ms
-# (what the embedded worker uses) an idle worker process makes about ten Redis calls a
-# second. Dramatiq reads the setting from the environment once, when it is first
-# imported, and forks its worker processes from this one: so it is set before any import
-# of Dramatiq. An operator's own `dramatiq_worker_timeout` wins.
+# (what the embedded worker uses) an idle worker process costs about 80 Redis commands
+# and 20 ms of CPU a second (8 and 3.5 ms at 1 s; measured 2026-12-07). Dramatiq reads
+# the setting from the environment once, when it is first imported, and forks its worker
+# processes from this one: so it is set before any import of Dramatiq. An operator's own
+# `dramatiq_worker_timeout` wins.
 WORKER_TIMEOUT_MS = 100
 os.environ.setdefault("dramatiq_worker_timeout", str(WORKER_TIMEOUT_MS))
 

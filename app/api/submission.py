@@ -86,7 +86,8 @@ class Received:
     def parse(self) -> Submission:
         if self.form is not None:
             return _from_form(self.form)
-        body = _parse_json(b"".join(self.parts), "body")
+        parts, self.parts = self.parts, []  # the chunks go as soon as they are joined
+        body = _parse_json(b"".join(parts), "body")
         if not isinstance(body, dict):
             raise InvalidInput("Request body must be a JSON object", [Issue("body", "must be a JSON object")])
         return _validated(body)

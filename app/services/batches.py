@@ -133,7 +133,7 @@ def _start(sessions: sessionmaker[Session], *, job_id: UUID, seq: int, registry:
             return _Started(claim, adapter, lines, settled, unread, _items_blob(session, job_id=job_id, seq=seq), existing)
     except _Abandoned:
         raise
-    except Exception:
+    except BaseException:  # Dramatiq's time limit and shutdown interrupts are BaseExceptions
         if claim is not None:
             _count_attempt(sessions, job_id=job_id, seq=seq)
         raise
@@ -190,22 +190,32 @@ def claim_batch(session: Session, *, job_id: UUID, seq: int, max_attempts: int |
     first), so a batch that kills its worker process still leaves a trace; once
     `max_attempts` are used up its job fails instead of crashing workers for ever. The
     count is an UPDATE of a batch not done, which also locks the batch's row until the
-    transaction ends: a second worker claiming it meanwhile waits, then finds it done.
+    transaction ends: when the batch is applied in that transaction, a second worker
+    claiming it meanwhile waits, then finds it done (otherwise the claim commits at once,
+    and apply_batch checks `done` again under its own lock).
     """
-    job = session.execute(
-        select(Job.status, Job.workspace_id, Job.knowledge_base_id, Job.adapter_type, Job.adapter_version, Job.options).where(Job.id == job_id)
+    row = session.execute(
+        batch_contents.with_origin(
+            select(
+                Job.status,
+                Job.workspace_id,
+                Job.knowledge_base_id,
+                Job.adapter_type,
+                Job.adapter_version,
+                Job.options,
+                JobBatch.done,
+                batch_contents.MANIFEST.label("manifest"),
+                JobBatch.attempts,
+            )
+            .select_from(JobBatch)
+            .join(Job, Job.id == JobBatch.job_id)
+        ).where(JobBatch.job_id == job_id, JobBatch.seq == seq)
     ).first()
-    if job is None or job.status not in ACTIVE_STATUSES:
+    if row is None or row.status not in ACTIVE_STATUSES or row.done:
         return None
-    batch = session.execute(
-        batch_contents.with_origin(select(JobBatch.done, batch_contents.MANIFEST.label("manifest"), JobBatch.attempts))
-        .where(JobBatch.job_id == job_id, JobBatch.seq == seq)
-    ).first()
-    if batch is None or batch.done:
-        return None
-    if max_attempts is not None and batch.attempts >= max_attempts:
-        fail_job(session, job_id=job_id, reason=out_of_attempts(seq, batch.attempts))
-        log.error("batch %s used up its %s attempts; job failed", seq, batch.attempts, extra={"batch": seq})
+    if max_attempts is not None and row.attempts >= max_attempts:
+        fail_job(session, job_id=job_id, reason=out_of_attempts(seq, row.attempts))
+        log.error("batch %s used up its %s attempts; job failed", seq, row.attempts, extra={"batch": seq})
         return None
     now = utcnow()
     attempts = session.execute(
@@ -217,7 +227,7 @@ def claim_batch(session: Session, *, job_id: UUID, seq: int, max_attempts: int |
     ).scalar_one_or_none()
     if attempts is None:
         return None
-    if job.status == JobStatus.PENDING:
+    if row.status == JobStatus.PENDING:
         session.execute(
             update(Job)
             .where(Job.id == job_id, Job.status == JobStatus.PENDING)
@@ -225,12 +235,12 @@ def claim_batch(session: Session, *, job_id: UUID, seq: int, max_attempts: int |
             .execution_options(synchronize_session=False)
         )
     return Claim(
-        workspace_id=job.workspace_id,
-        knowledge_base_id=job.knowledge_base_id,
-        adapter_type=job.adapter_type,
-        adapter_version=job.adapter_version,
-        options=job.options,
-        manifest=batch.manifest,
+        workspace_id=row.workspace_id,
+        knowledge_base_id=row.knowledge_base_id,
+        adapter_type=row.adapter_type,
+        adapter_version=row.adapter_version,
+        options=row.options,
+        manifest=row.manifest,
         attempts=attempts,
     )
 
@@ -251,7 +261,9 @@ def apply_batch(session: Session, *, job_id: UUID, seq: int, claim: Claim, decis
     """`claimed`: this transaction claimed the batch, so it holds the row locked and not done."""
     if not claimed:
         done = session.execute(
-            select(JobBatch.done).where(JobBatch.job_id == job_id, JobBatch.seq == seq).with_for_update()
+            # FOR NO KEY UPDATE: enough against a second apply, and it lets copies of this
+            # batch (whose foreign key takes FOR KEY SHARE) be inserted meanwhile.
+            select(JobBatch.done).where(JobBatch.job_id == job_id, JobBatch.seq == seq).with_for_update(key_share=True)
         ).scalar_one_or_none()
         if done is None or done:
             raise _Abandoned("already applied")

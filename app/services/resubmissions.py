@@ -5,9 +5,10 @@ serialize, fingerprint and compress every record once more, only to plan the ver
 batches: most of the API's CPU on such a re-run, and the API is its critical path.
 Batches depend on nothing but the adapter, its version, the options, the payload, the
 batch limits and the planner's own format (planning.PLAN_FORMAT), so a job with the same
-digest of all those was planned identically: its stored batches (records and manifests)
-are copied row for row, and the workers, reading the manifests, skip every unchanged
-record as they would have. A payload whose JSON differs (an export timestamp in the
+digest of all those was planned identically: its batches are copied row for row, each
+referring to the records and manifest the earlier job's batch refers to (its own, or its
+origin's; app/services/batch_contents.py), and the workers, reading the manifests, skip
+every unchanged record as they would have. A payload whose JSON differs (an export timestamp in the
 envelope included; the digest is over the parsed payload re-serialized, so whitespace
 does not count but key order does), or a changed BATCH_SIZE, is planned as usual.
 
@@ -15,9 +16,10 @@ A request of the very same bytes goes further: it is recognized by a digest of t
 bytes before it is parsed (parsing and re-serializing 30 MB cost the API more than the
 rest of such a request), and the whole job is copied, row, payload envelope and batches.
 Bytes accepted once are accepted again with the same outcome as long as nothing that
-reads them has changed, so that digest also covers this release of the service, every
-registered adapter's version and the limits a request is checked against; after an
-upgrade the first repeat is parsed (and still copies batches by its payload digest).
+reads them has changed, so that digest also covers this build of the service (its
+version and a digest of its source), every registered adapter's version and the limits a
+request is checked against; after a deploy the first repeat is parsed (and still copies
+batches by its payload digest).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from importlib import metadata
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -44,6 +47,7 @@ from app.services.planning import MAX_BATCH_BYTES, PLAN_FORMAT
 if TYPE_CHECKING:
     from hashlib import _Hash as Hash
 
+ROOT = Path(__file__).resolve().parents[2]
 # Part of every request digest: bump it whenever what app/api/submission.py accepts, or
 # how it frames a request's bytes, changes without a new release number.
 REQUEST_FORMAT = 1
@@ -84,10 +88,19 @@ def request_digest(frames: Iterable[bytes], *, batch_size: int, max_records: int
 
 @cache
 def _release() -> str:
+    """This build of the service: its version and a digest of its own source (app/ and
+    adapters/), so that any deploy that changes code, version bumped or not, counts as a
+    new release. Plug-in adapters count by their own versions."""
     try:
-        return metadata.version("kb-ingest")
+        version = metadata.version("kb-ingest")
     except metadata.PackageNotFoundError:
-        return "unknown"
+        version = "unknown"
+    state = hashlib.sha256()
+    for package in (ROOT / "app", ROOT / "adapters"):
+        for source in sorted(package.rglob("*.py")):
+            state.update(b"%s %d\n" % (source.relative_to(ROOT).as_posix().encode(), source.stat().st_size))
+            state.update(source.read_bytes())
+    return f"{version}+{state.hexdigest()[:16]}"
 
 
 def _adapter_versions() -> list[list[str]]:
@@ -155,8 +168,8 @@ _COPIED = ("job_id", "seq", "record_count", "origin_job_id", "done", "attempts",
 
 def copy_batches(session: Session, *, earlier: Earlier, job_id: UUID, now: datetime) -> None:
     """The earlier job's batches, unstarted, as `job_id`'s; EarlierBatchesGone (the
-    caller's transaction then rolls back) unless every one of them, manifest and all,
-    was copied.
+    caller's transaction then rolls back) unless every one of them was copied with a
+    manifest to refer to.
 
     A copy refers to the records and manifest where the earlier batch has them (its own
     row, or its origin's) rather than duplicating them: PostgreSQL rewriting 10 MB of

@@ -66,6 +66,36 @@ def test_every_batch_delivered_three_times_at_once_is_still_applied_once(make_cl
     assert max(ledger.attempts(cluster.engine, job_id).values()) >= 2, "some copies raced each other"
 
 
+def test_every_batch_of_an_unchanged_rerun_delivered_three_times_at_once_is_counted_once(make_cluster):
+    """Batches the manifest settles whole are applied in the transaction that claims them:
+    the claim's UPDATE of a batch not done is then the lock that keeps copies out."""
+    cluster = make_cluster(batch_size=BATCH_SIZE)
+    kb = cluster.service.create_kb()
+    data = ledger.records(RECORDS // 2, size=3000)
+    first_worker = cluster.start_worker()
+    first = cluster.service.submit(kb, data)
+    cluster.service.wait(first, timeout=120)
+    first_worker.stop()
+    job_id = cluster.service.submit(kb, data)
+    queue = cluster.service.runtime.queue
+    queue.broker.flush(QUEUE_NAME)
+    for seq in range(len(data) // BATCH_SIZE):
+        for _ in range(3):
+            queue.enqueue_batches(UUID(job_id), [seq])
+
+    workers = [cluster.start_worker(), cluster.start_worker()]
+
+    cluster.service.wait(job_id, timeout=120)
+    job = ledger.assert_counted_once(cluster.engine, job_id)
+    assert (job.status, job.processed, job.skipped, job.batches_done) == ("completed", len(data), len(data), job.batch_count)
+    assert set(ledger.attempts(cluster.engine, job_id).values()) == {1}, "copies found the batch claimed or done"
+    with cluster.engine.connect() as connection:
+        versions = connection.execute(select(Entry.version, func.count()).where(Entry.knowledge_base_id == UUID(kb)).group_by(Entry.version)).all()
+    assert [tuple(v) for v in versions] == [(1, len(data))]
+    logs = "".join(w.log.read_text() for w in workers)
+    assert logs.count(": nothing to do") >= len(data) // BATCH_SIZE, "the copies were delivered and turned away"
+
+
 def test_the_sweeper_sends_again_what_a_killed_worker_held_when_redis_does_not(make_cluster):
     cluster = make_cluster(batch_size=BATCH_SIZE)
     kb = cluster.service.create_kb()

@@ -65,3 +65,40 @@ def test_a_failing_batch_stops_at_its_attempt_budget_before_dramatiq_runs_out_of
     )
     assert attempts(service.runtime.engine, job["id"])[1] == 2
     assert_counted_once(service.runtime.engine, job["id"])
+
+
+REFUSE_RESULTS_ON_POSTGRES = (
+    """CREATE FUNCTION refuse_result() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF NEW.source_id = 'doc-3' THEN RAISE EXCEPTION 'disk quota exceeded'; END IF;
+        RETURN NEW;
+    END $$""",
+    "CREATE TRIGGER refuse_result BEFORE INSERT ON job_results FOR EACH ROW EXECUTE FUNCTION refuse_result()",
+)
+REFUSE_RESULTS_ON_SQLITE = (
+    """CREATE TRIGGER refuse_result BEFORE INSERT ON job_results WHEN NEW.source_id = 'doc-3'
+    BEGIN SELECT RAISE(ABORT, 'disk quota exceeded'); END""",
+)
+
+
+@pytest.mark.parametrize("settings_overrides", [{"batch_size": 2, "message_retries": 10, "max_batch_attempts": 2}])
+def test_a_batch_settled_by_its_manifest_that_fails_still_counts_its_attempts(service):
+    """An unchanged re-run applies each batch in the transaction that claims it, so a
+    failure there rolls the claim back: the attempt must still be counted, or the batch
+    would be retried until Dramatiq gives up instead of within its attempt budget."""
+    kb = service.create_kb()
+    assert service.run(kb, records(5))["status"] == "completed"
+    statements = REFUSE_RESULTS_ON_SQLITE if service.runtime.settings.is_sqlite else REFUSE_RESULTS_ON_POSTGRES
+    with service.runtime.engine.begin() as connection:
+        for statement in statements:
+            connection.execute(text(statement))
+
+    job = service.run(kb, records(5))
+
+    assert job["status"] == "failed"
+    assert job["result"]["error"] == (
+        f"batch 1 could not be applied after 2 attempts; last error: {error_name(service)}: disk quota exceeded"
+    )
+    assert attempts(service.runtime.engine, job["id"]) == {0: 1, 1: 2, 2: 1}
+    ledger = assert_counted_once(service.runtime.engine, job["id"])
+    assert (ledger.processed, ledger.skipped) == (3, 3), "the refused batch counts nothing"
