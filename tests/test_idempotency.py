@@ -15,7 +15,7 @@ from app.api.job_creation import create_job
 from app.db import transaction
 from app.models import IdempotencyKey, Job, Workspace
 from app.services import knowledge_bases
-from app.api.submission import Received
+from app.services.jobs import Submission
 from app.settings import Settings
 from app.timestamps import utcnow
 from workers.middleware import Sweeping
@@ -168,8 +168,8 @@ def test_keys_are_per_workspace(service):
         session.flush()
         other_kb = knowledge_bases.create(session, workspace_id=other_workspace, name="docs", description=None).id
     ours = submit(service, kb, "shared-key").json()["jobId"]
-    received = Received([orjson.dumps({"adapterType": "generic-json", "knowledgeBaseId": str(other_kb), "data": RECORDS})])
-    theirs = create_job(service.runtime, workspace_id=other_workspace, received=received, key="shared-key")
+    submission = Submission(adapter_type="generic-json", knowledge_base_id=other_kb, data=RECORDS, payload=orjson.dumps(RECORDS))
+    theirs = create_job(service.runtime, workspace_id=other_workspace, submission=submission, key="shared-key")
     assert not theirs.replayed
     assert str(theirs.job_id) != ours
     assert job_count(service) == 2

@@ -7,7 +7,6 @@ name them as the client wrote them.
 from __future__ import annotations
 
 import logging
-from functools import partial
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -19,7 +18,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 import adapters
 from app.api import openapi, presenters, schemas
-from app.api.job_creation import create_job
+from app.api.job_creation import accept
 from app.api.params import MAX_OFFSET, date_bound, path_uuid
 from app.api.submission import idempotency_key, read_submission
 from app.db import reading, transaction
@@ -56,7 +55,7 @@ class JobController(Controller):
         digest = None if key else resubmissions.request_hasher(batch_size=settings.batch_size, max_records=settings.max_records_per_job)
         received = await read_submission(request, limit=settings.max_body_bytes, digest=digest)
         try:
-            created = await anyio.to_thread.run_sync(partial(create_job, runtime, workspace_id=workspace_id, received=received, key=key))
+            created = await accept(runtime, workspace_id=workspace_id, received=received, key=key)
         finally:
             received.close()
         headers = {"Location": f"{request.url.path.rstrip('/')}/{created.job_id}"}
