@@ -1,7 +1,8 @@
 """A batch that fails every time ends its job `failed` with the last error, never `processing`.
 
-The failure is real: the database itself refuses one record's entry (a trigger, as a full
-disk or a constraint added by an operator would), on every attempt, on both deployments.
+The failure is real: the database itself refuses one record's entry or result row (a
+trigger, as a full disk or a constraint added by an operator would), on every attempt, on
+both deployments.
 """
 
 from __future__ import annotations
@@ -11,22 +12,22 @@ from sqlalchemy import text
 
 from tests.reliability.ledger import assert_counted_once, attempts, records
 
-REFUSE_ON_POSTGRES = (
-    """CREATE FUNCTION refuse_entry() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        IF NEW.source_id = 'doc-3' THEN RAISE EXCEPTION 'disk quota exceeded'; END IF;
-        RETURN NEW;
-    END $$""",
-    "CREATE TRIGGER refuse_entry BEFORE INSERT ON entries FOR EACH ROW EXECUTE FUNCTION refuse_entry()",
-)
-REFUSE_ON_SQLITE = (
-    """CREATE TRIGGER refuse_entry BEFORE INSERT ON entries WHEN NEW.source_id = 'doc-3'
-    BEGIN SELECT RAISE(ABORT, 'disk quota exceeded'); END""",
-)
-
-
-def refuse_doc_3(service) -> None:  # type: ignore[no-untyped-def]
-    statements = REFUSE_ON_SQLITE if service.runtime.settings.is_sqlite else REFUSE_ON_POSTGRES
+def refuse_doc_3(service, table: str = "entries") -> None:  # type: ignore[no-untyped-def]
+    """From now on the database refuses to insert `doc-3`'s row into `table`."""
+    if service.runtime.settings.is_sqlite:
+        statements = [
+            f"""CREATE TRIGGER refuse_{table} BEFORE INSERT ON {table} WHEN NEW.source_id = 'doc-3'
+            BEGIN SELECT RAISE(ABORT, 'disk quota exceeded'); END"""
+        ]
+    else:
+        statements = [
+            f"""CREATE FUNCTION refuse_{table}() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.source_id = 'doc-3' THEN RAISE EXCEPTION 'disk quota exceeded'; END IF;
+                RETURN NEW;
+            END $$""",
+            f"CREATE TRIGGER refuse_{table} BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION refuse_{table}()",
+        ]
     with service.runtime.engine.begin() as connection:
         for statement in statements:
             connection.execute(text(statement))
@@ -67,20 +68,6 @@ def test_a_failing_batch_stops_at_its_attempt_budget_before_dramatiq_runs_out_of
     assert_counted_once(service.runtime.engine, job["id"])
 
 
-REFUSE_RESULTS_ON_POSTGRES = (
-    """CREATE FUNCTION refuse_result() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        IF NEW.source_id = 'doc-3' THEN RAISE EXCEPTION 'disk quota exceeded'; END IF;
-        RETURN NEW;
-    END $$""",
-    "CREATE TRIGGER refuse_result BEFORE INSERT ON job_results FOR EACH ROW EXECUTE FUNCTION refuse_result()",
-)
-REFUSE_RESULTS_ON_SQLITE = (
-    """CREATE TRIGGER refuse_result BEFORE INSERT ON job_results WHEN NEW.source_id = 'doc-3'
-    BEGIN SELECT RAISE(ABORT, 'disk quota exceeded'); END""",
-)
-
-
 @pytest.mark.parametrize("settings_overrides", [{"batch_size": 2, "message_retries": 10, "max_batch_attempts": 2}])
 def test_a_batch_settled_by_its_manifest_that_fails_still_counts_its_attempts(service):
     """An unchanged re-run applies each batch in the transaction that claims it, so a
@@ -88,10 +75,7 @@ def test_a_batch_settled_by_its_manifest_that_fails_still_counts_its_attempts(se
     would be retried until Dramatiq gives up instead of within its attempt budget."""
     kb = service.create_kb()
     assert service.run(kb, records(5))["status"] == "completed"
-    statements = REFUSE_RESULTS_ON_SQLITE if service.runtime.settings.is_sqlite else REFUSE_RESULTS_ON_POSTGRES
-    with service.runtime.engine.begin() as connection:
-        for statement in statements:
-            connection.execute(text(statement))
+    refuse_doc_3(service, "job_results")
 
     job = service.run(kb, records(5))
 
