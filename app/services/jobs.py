@@ -143,11 +143,11 @@ def store(session: Session, *, workspace_id: UUID, planned: Planned, request_dig
     now = utcnow()
     if planned.plan is None:
         resubmissions.copy_batches(session, earlier=planned.earlier, job_id=job.id, now=now)  # type: ignore[arg-type]
-        return Accepted(job, list(range(planned.batch_count)))
-    for seq, batch in enumerate(planned.plan.batches):
-        session.add(
-            JobBatch(job_id=job.id, seq=seq, record_count=batch.record_count, items=batch.items, manifest=batch.manifest, enqueued_at=now)
-        )
+    else:
+        for seq, batch in enumerate(planned.plan.batches):
+            session.add(
+                JobBatch(job_id=job.id, seq=seq, record_count=batch.record_count, items=batch.items, manifest=batch.manifest, enqueued_at=now)
+            )
     return Accepted(job, list(range(planned.batch_count)))
 
 

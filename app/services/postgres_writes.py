@@ -76,7 +76,6 @@ FROM unnest(%b::uuid[], %b::text[], %b::text[]) AS r(id, content_hash, source_ha
 WHERE e.id = r.id AND e.content_hash = r.content_hash
 """
 
-
 _COPY_RESULTS = "COPY job_results (job_id, seq, source_id, status, action, entry_id, error, detail) FROM STDIN"
 
 

@@ -120,9 +120,9 @@ def earlier_job(session: Session, *, workspace_id: UUID, payload_digest: bytes) 
 
 class EarlierBatchesGone(Exception):
     """Some of the earlier job's batches are not there, or have no manifest (a copy would
-    have its workers read every record): plan the payload instead. Nothing deletes
-    batches or manifests today, so only a hand-made change (or a future retention rule)
-    leads here."""
+    have its workers read every record), or (for a resent request) its stored payload is
+    gone: parse and plan instead. Nothing deletes batches, manifests or payloads today, so
+    only a hand-made change (or a future retention rule) leads here."""
 
 
 @dataclass(frozen=True)
