@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
+import blake3
 import orjson
 from litestar import Request
 
@@ -22,9 +23,6 @@ from app.api.openapi import IDEMPOTENCY_KEY_PATTERN
 from app.errors import InvalidInput, UnsupportedMediaType
 from app.services.jobs import Submission
 from app.services.record_checks import has_escaped_nul
-
-if TYPE_CHECKING:
-    from hashlib import _Hash as Hash
 
 REQUIRED = ("adapterType", "knowledgeBaseId", "data")
 # orjson writes at most 254 nested levels; anything deeper cannot be stored.
@@ -103,7 +101,7 @@ class Received:
             self.form.close()
 
 
-async def read_submission(request: Request, *, limit: int, digest: Hash | None = None) -> Received:
+async def read_submission(request: Request, *, limit: int, digest: blake3.blake3 | None = None) -> Received:
     """The body or form, within `limit` bytes; the caller closes it (spooled files).
 
     `digest` (app/services/resubmissions.request_hasher) takes in a JSON body's frames

@@ -31,9 +31,10 @@ from datetime import datetime
 from functools import cache
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
+import blake3
 import orjson
 from sqlalchemy import false, func, insert, literal, select
 from sqlalchemy.orm import Session
@@ -43,9 +44,6 @@ from adapters.base import Adapter
 from app.models import Job, JobBatch, JobPayload
 from app.services import batch_contents, knowledge_bases
 from app.services.planning import MAX_BATCH_BYTES, PLAN_FORMAT
-
-if TYPE_CHECKING:
-    from hashlib import _Hash as Hash
 
 ROOT = Path(__file__).resolve().parents[2]
 # Part of every request digest: bump it whenever what app/api/submission.py accepts, or
@@ -64,17 +62,17 @@ class Earlier:
 def digest(adapter: Adapter, options: dict[str, Any], payload: bytes, *, batch_size: int) -> bytes:
     shape = [PLAN_FORMAT, batch_size, MAX_BATCH_BYTES]
     head = orjson.dumps([adapter.name, adapter.version, options, shape], option=orjson.OPT_SORT_KEYS)
-    state = hashlib.sha256(head)
+    state = blake3.blake3(head)
     state.update(b"\n")
     state.update(payload)
     return state.digest()
 
 
-def request_hasher(*, batch_size: int, max_records: int) -> Hash:
-    """A SHA-256 that has taken in everything but the request's own framed bytes
+def request_hasher(*, batch_size: int, max_records: int) -> blake3.blake3:
+    """A BLAKE3 hasher that has taken in everything but the request's own framed bytes
     (app/api/submission.Received.frames) that decides what those bytes become."""
     shape = [REQUEST_FORMAT, PLAN_FORMAT, batch_size, MAX_BATCH_BYTES, max_records]
-    state = hashlib.sha256(orjson.dumps([_release(), _adapter_versions(), shape]))
+    state = blake3.blake3(orjson.dumps([_release(), _adapter_versions(), shape]))
     state.update(b"\n")
     return state
 
