@@ -2,7 +2,8 @@
 
 from adapters import registry
 from app.services import planning
-from app.services.planning import decode_batch, plan_batches
+from app.services.batch_records import decode
+from app.services.planning import plan_batches
 
 ADAPTER = registry.get("generic-json")
 
@@ -12,7 +13,7 @@ def test_large_records_end_a_batch_before_the_byte_limit(monkeypatch):
     items = [{"id": f"r{i}", "content": "x" * 3000} for i in range(10)]
     plan = plan_batches(ADAPTER, items, batch_size=500)
     assert [b.record_count for b in plan.batches] == [3, 3, 3, 1]
-    assert [raw for b in plan.batches for _, _, raw in decode_batch(b.items)] == items
+    assert [raw for b in plan.batches for _, _, raw in decode(b.items)] == items
 
 
 def test_a_record_larger_than_the_byte_limit_is_a_batch_of_its_own(monkeypatch):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from uuid import UUID
 
-import orjson
 import pytest
 import zstandard
 from sqlalchemy import delete, select, update
@@ -20,7 +19,7 @@ from app.db import transaction
 from app.models import Entry, Job, JobBatch
 from tests.test_content_hub_jobs import doc
 from adapters.generic_json import GenericJsonAdapter
-from app.services import batch_contents, blobs, resubmissions
+from app.services import batch_contents, batch_records, blobs, resubmissions
 
 JOBS = "/api/v2/data-ingestion/jobs"
 RECORDS = [{"id": f"r{i}", "title": f"Article {i}", "content": f"Body of article {i}. " * 20} for i in range(7)]
@@ -149,8 +148,8 @@ def test_a_payload_whose_earlier_batches_are_gone_is_planned_afresh(service, cap
     assert f"planning the payload: job {first} has 2 of its 3 batches" in caplog.text
     assert service.client.get(JOBS).json()["total"] == 2  # the copy's job was rolled back with it
     assert job["status"] == "completed" and job["data"]["progress"]["skipped"] == 7
-    assert [orjson.loads(blobs.unpack(items)) for items in items_of(service, job["id"])] == [
-        [[i, False, record] for i, record in enumerate(RECORDS[n : n + 3], start=n)] for n in (0, 3, 6)
+    assert [batch_records.decode(items) for items in items_of(service, job["id"])] == [
+        [(i, False, record) for i, record in enumerate(RECORDS[n : n + 3], start=n)] for n in (0, 3, 6)
     ]
 
 

@@ -25,7 +25,7 @@ from adapters import Registry, UnknownAdapter
 from app.db import transaction
 from app.models import ACTIVE_STATUSES, Job, JobBatch, JobStatus
 from adapters.base import Adapter
-from app.services import batch_contents, entry_writes, manifests, postgres_writes, results
+from app.services import batch_contents, batch_records, entry_writes, manifests, postgres_writes, results
 from app.services.ingest import (
     CREATED,
     DELETED,
@@ -40,7 +40,6 @@ from app.services.ingest import (
     identify_all,
     triage,
 )
-from app.services.planning import decode_batch
 from app.services.record_checks import RecordLimits
 from app.timestamps import utcnow
 
@@ -154,7 +153,7 @@ def _decide_reading_all(
     this worker runs (a deploy in progress): every record is read, none is fingerprinted."""
     with transaction(sessions) as session:
         blob = _items_blob(session, job_id=job_id, seq=seq)
-    identified = identify_all(adapter, decode_batch(blob))
+    identified = identify_all(adapter, batch_records.decode(blob))
     with transaction(sessions) as session:
         existing = _stored(session, claim, [i.identity.source_id for i in identified if i.identity is not None])
     return decide(adapter, claim.options, identified, existing, limits)
@@ -163,7 +162,7 @@ def _decide_reading_all(
 def _decide_unread(sessions: sessionmaker[Session], started: _Started, limits: RecordLimits) -> Decision:
     """The records the manifest left undecided, read from the batch and added to its decision."""
     adapter, existing = started.adapter, started.existing
-    identified = identify_all(adapter, [item for item in decode_batch(started.blob) if item[0] in started.unread])
+    identified = identify_all(adapter, batch_records.decode(started.blob, started.unread))
     # Ids the API could not tell but this worker can: look them up too.
     missing = [i.identity.source_id for i in identified if i.identity is not None and i.identity.source_id not in existing]
     if missing:

@@ -16,8 +16,7 @@ from typing import Any
 
 import orjson
 
-from app.services import blobs
-from app.services.planning import decode_batch
+from app.services import batch_records, blobs
 
 WHOLE_PAYLOAD = ""
 
@@ -42,10 +41,10 @@ def reassemble(body: bytes, records_pointer: str | None, batches: Iterable[bytes
     """The payload as submitted (re-serialized), from the stored body and batches in order."""
     if records_pointer is None:
         return blobs.unpack(body)
-    records = [raw for blob in batches for _seq, _superseded, raw in decode_batch(blob)]
+    records = b"[" + b",".join(raw for blob in batches for raw in batch_records.raw_records(blob)) + b"]"
     if records_pointer == WHOLE_PAYLOAD:
-        return orjson.dumps(records)
+        return records
     outer = orjson.loads(blobs.unpack(body))
     token = records_pointer[1:].replace("~1", "/").replace("~0", "~")
-    outer[int(token) if isinstance(outer, list) else token] = records
+    outer[int(token) if isinstance(outer, list) else token] = orjson.Fragment(records)
     return orjson.dumps(outer)

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from adapters.base import Adapter, Identity
-from app.services import blobs, manifests
+from app.services import batch_records, blobs, manifests
 
 # A batch also ends before this much raw JSON: 500 generic-json records of a few KB stay
 # one batch, while 500 content-hub pages of ~100 KB (a minute of HTML conversion) become
@@ -24,8 +24,9 @@ from app.services import blobs, manifests
 MAX_BATCH_BYTES = 4 * 1024 * 1024
 # Part of every job's payload digest (app/services/resubmissions.py): bump it whenever what
 # this module or app/services/manifests.py stores for a batch changes, so that a payload
-# submitted again is planned anew rather than copied in the old form.
-PLAN_FORMAT = 1
+# submitted again is planned anew rather than copied in the old form. 2: a line per
+# record (app/services/batch_records.py).
+PLAN_FORMAT = 2
 # zstd releases the GIL: batches are compressed on these threads while the request's
 # thread serializes and fingerprints the next ones (compression is a third of the API's
 # CPU per job). At most this many serialized batches wait, which bounds the memory.
@@ -85,7 +86,7 @@ def plan_batches(adapter: Adapter, items: list[Any], *, batch_size: int, options
 
 
 def _batch(parts: list[bytes], lines: list[manifests.Line]) -> _Pending:
-    return _Pending(len(parts), _compressor.submit(blobs.pack, b"[" + b",".join(parts) + b"]"), manifests.encode(lines))
+    return _Pending(len(parts), _compressor.submit(blobs.pack, batch_records.encode(parts)), manifests.encode(lines))
 
 
 def _finished(pending: _Pending) -> PlannedBatch:
@@ -97,10 +98,6 @@ def _line(seq: int, identity: Identity | None, superseded: bool, fingerprint: st
     usable = identity is not None and isinstance(identity.source_id, str) and "\x00" not in identity.source_id
     source_id = identity.source_id if usable else None  # type: ignore[union-attr]
     return manifests.Line(seq, source_id, bool(identity and identity.deleted), superseded, fingerprint)
-
-
-def decode_batch(blob: bytes) -> list[tuple[int, bool, Any]]:
-    return [(seq, superseded, raw) for seq, superseded, raw in orjson.loads(blobs.unpack(blob))]
 
 
 def _identity_or_none(adapter: Adapter, item: Any) -> Identity | None:

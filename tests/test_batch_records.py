@@ -1,0 +1,84 @@
+"""A batch stores a line per record, so readers parse only the records they need; batches
+planned in the earlier format (one JSON array) are still read, by workers and by
+`includePayload`, on both backends."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+import zstandard
+
+from adapters import registry
+from app.services import batch_records, blobs, planning
+from app.services.planning import plan_batches
+
+ADAPTER = registry.get("generic-json")
+# Newlines, commas and brackets inside records, and a record ending in `]`.
+RECORDS = [
+    {"id": "a", "content": "line one\nline two, [three]"},
+    {"id": "b", "content": "x", "tags": ["],[", "\n"]},
+    {"id": "c", "content": "ünïcødé \u2028 ✓", "metadata": {"k": [1, [2, [3]]]}},
+    {"id": "d", "content": "y", "deleted": False, "list": []},
+]
+
+
+def _array_format(lines: list[bytes]) -> bytes:
+    """How PLAN_FORMAT 1 stored a batch."""
+    return b"[" + b",".join(lines) + b"]"
+
+
+def test_a_batch_is_a_line_per_record():
+    (batch,) = plan_batches(ADAPTER, RECORDS, batch_size=10).batches
+    lines = blobs.unpack(batch.items).split(b"\n")
+    assert [orjson.loads(line) for line in lines] == [[i, False, r] for i, r in enumerate(RECORDS)]
+
+
+def test_only_the_records_asked_for_are_parsed():
+    (batch,) = plan_batches(ADAPTER, RECORDS, batch_size=10).batches
+    lines = blobs.unpack(batch.items).split(b"\n")
+    lines[0] = lines[0][:-3] + b"not json"  # would fail to parse if it were read
+    assert batch_records.decode(blobs.pack(b"\n".join(lines)), {1, 3}) == [(1, False, RECORDS[1]), (3, False, RECORDS[3])]
+    with pytest.raises(orjson.JSONDecodeError):
+        batch_records.decode(blobs.pack(b"\n".join(lines)))
+
+
+def test_raw_records_are_each_records_json_as_stored():
+    (batch,) = plan_batches(ADAPTER, RECORDS, batch_size=10).batches
+    assert batch_records.raw_records(batch.items) == [orjson.dumps(r) for r in RECORDS]
+
+
+@pytest.mark.parametrize("compress", [True, False], ids=["zstd", "plain"])
+def test_batches_in_the_array_format_are_still_read(compress):
+    lines = [orjson.dumps([i, i == 0, r]) for i, r in enumerate(RECORDS)]
+    blob = _array_format(lines)
+    blob = zstandard.compress(blob) if compress else blob
+    assert batch_records.decode(blob) == [(i, i == 0, r) for i, r in enumerate(RECORDS)]
+    assert batch_records.decode(blob, {2}) == [(2, False, RECORDS[2])]
+    assert batch_records.raw_records(blob) == [orjson.dumps(r) for r in RECORDS]
+
+
+def test_a_single_record_batch_of_either_format_is_told_apart():
+    line = orjson.dumps([7, False, [["nested", "list"]]])
+    assert batch_records.decode(blobs.pack(line)) == [(7, False, [["nested", "list"]])]
+    assert batch_records.decode(blobs.pack(_array_format([line]))) == [(7, False, [["nested", "list"]])]
+
+
+def test_jobs_planned_in_the_array_format_are_processed_and_read_back(service, monkeypatch):
+    """As after an upgrade: batches planned by the earlier release, workers and API of this one."""
+    kb = service.create_kb()
+    records = [{"id": f"r{i}", "title": f"T{i}", "content": f"Body {i}, with [brackets]\nand lines"} for i in range(5)]
+    with monkeypatch.context() as patched:
+        patched.setattr(batch_records, "encode", _array_format)
+        patched.setattr(planning, "PLAN_FORMAT", 1)
+        first = service.run(kb, records)
+    assert first["status"] == "completed" and first["result"]["entriesCreated"] == 5
+    changed = [*records[:4], {**records[4], "content": "changed"}]
+    with monkeypatch.context() as patched:
+        patched.setattr(batch_records, "encode", _array_format)
+        patched.setattr(planning, "PLAN_FORMAT", 1)
+        job_id = service.submit(kb, changed)
+    done = service.wait(job_id)
+    assert done["result"]["entriesCreated"] == 0 and done["data"]["progress"]["skipped"] == 4
+    assert {e["sourceId"]: e["content"] for e in service.entries(kb)}["r4"] == "changed"
+    job = service.client.get(f"/api/v2/data-ingestion/jobs/{job_id}", params={"includePayload": "true"}).json()
+    assert job["payload"] == {"records": changed}
