@@ -9,8 +9,9 @@ import pytest
 import zstandard
 
 from adapters import registry
-from app.services import batch_records, blobs, planning
+from app.services import batch_records, blobs
 from app.services.planning import plan_batches
+from tests.test_resubmissions import items_of
 
 ADAPTER = registry.get("generic-json")
 # Newlines, commas and brackets inside records, and a record ending in `]`.
@@ -42,9 +43,13 @@ def test_only_the_records_asked_for_are_parsed():
         batch_records.decode(blobs.pack(b"\n".join(lines)))
 
 
-def test_raw_records_are_each_records_json_as_stored():
-    (batch,) = plan_batches(ADAPTER, RECORDS, batch_size=10).batches
-    assert batch_records.raw_records(batch.items) == [orjson.dumps(r) for r in RECORDS]
+@pytest.mark.parametrize("adapter", ["generic-json", "content-hub"])
+def test_raw_records_are_each_records_json_as_stored(adapter):
+    # Whatever a record is: planning stores any JSON value (the worker refuses what its adapter cannot take).
+    records = [*RECORDS, [1, [2, "]"]], "a string, with a comma", 3.5, None, True, {"k": "v\n"}]
+    (batch,) = plan_batches(registry.get(adapter), records, batch_size=20).batches
+    assert batch_records.raw_records(batch.items) == [orjson.dumps(r) for r in records]
+    assert batch_records.decode(batch.items) == [(i, False, r) for i, r in enumerate(records)]
 
 
 @pytest.mark.parametrize("compress", [True, False], ids=["zstd", "plain"])
@@ -67,17 +72,14 @@ def test_jobs_planned_in_the_array_format_are_processed_and_read_back(service, m
     """As after an upgrade: batches planned by the earlier release, workers and API of this one."""
     kb = service.create_kb()
     records = [{"id": f"r{i}", "title": f"T{i}", "content": f"Body {i}, with [brackets]\nand lines"} for i in range(5)]
-    with monkeypatch.context() as patched:
-        patched.setattr(batch_records, "encode", _array_format)
-        patched.setattr(planning, "PLAN_FORMAT", 1)
-        first = service.run(kb, records)
-    assert first["status"] == "completed" and first["result"]["entriesCreated"] == 5
     changed = [*records[:4], {**records[4], "content": "changed"}]
     with monkeypatch.context() as patched:
         patched.setattr(batch_records, "encode", _array_format)
-        patched.setattr(planning, "PLAN_FORMAT", 1)
+        first = service.run(kb, records)
         job_id = service.submit(kb, changed)
     done = service.wait(job_id)
+    assert [blobs.unpack(items)[:2] for items in items_of(service, job_id)] == [b"[["]  # stored as the earlier release did
+    assert first["status"] == "completed" and first["result"]["entriesCreated"] == 5
     assert done["result"]["entriesCreated"] == 0 and done["data"]["progress"]["skipped"] == 4
     assert {e["sourceId"]: e["content"] for e in service.entries(kb)}["r4"] == "changed"
     job = service.client.get(f"/api/v2/data-ingestion/jobs/{job_id}", params={"includePayload": "true"}).json()

@@ -33,7 +33,7 @@ ACTIVE_STATUSES = frozenset({JobStatus.PENDING, JobStatus.PROCESSING})
 
 
 class Job(SQLModel, table=True):
-    """`payload_digest` is the SHA-256 of what shapes the job's batches (adapter, its
+    """`payload_digest` is the BLAKE3 digest of what shapes the job's batches (adapter, its
     version, options, payload, batch limits): a later submission with the same digest in
     the workspace copies this job's batches instead of planning them
     (`app.services.resubmissions`). `request_digest`, of the request's bytes, lets a later

@@ -3,7 +3,7 @@ compressed (app/services/blobs.py).
 
 A line per record lets a reader parse only the records it needs. A worker re-running a
 batch with one record in ten changed reads those fifty lines and leaves the rest as
-bytes, where one JSON array had it parse all 500 (a fifth of a worker's CPU on such a
+bytes, where one JSON array had it parse all 500 (15% of the workers' CPU on such a
 re-run); `includePayload` splices the records' JSON back into the payload without
 parsing any. orjson never writes a raw newline (it escapes those inside strings), so a
 newline always ends a record.

@@ -19,7 +19,8 @@ Bytes accepted once are accepted again with the same outcome as long as nothing 
 reads them has changed, so that digest also covers this build of the service (its
 version and a digest of its source), every registered adapter's version and the limits a
 request is checked against; after a deploy the first repeat is parsed (and still copies
-batches by its payload digest).
+batches by its payload digest, unless the deploy changed how batches are planned or
+digested: planning.PLAN_FORMAT).
 """
 
 from __future__ import annotations
