@@ -11,7 +11,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
-from app import logs, migrations
+from app import logs, memory, migrations
 from app.api import rate_limits
 from app.api.errors import EXCEPTION_HANDLERS
 from app.api.health import health, ready
@@ -33,6 +33,7 @@ API_PREFIX = "/api/v2"
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     logs.configure(settings.log_level, settings.log_json)
+    memory.keep_freed_memory()
     tokens = api_security.access_tokens(settings)
     runtime = build_runtime(settings, ping="after-idle")
     standings = StandingCache.for_engine(runtime.engine)
@@ -42,9 +43,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         worker = start(runtime)
         app.state["worker"] = worker
         standings.start()
+        memory.freeze_startup_heap()
         try:
             yield
         finally:
+            memory.thaw()
             standings.stop()
             if worker is not None:
                 worker.stop()
