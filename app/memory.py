@@ -8,8 +8,11 @@ Two costs showed in a profile of the API during a 100,000-record load (`perf`, 2
   touched about 100 MB of new pages, each one faulted in and zeroed: 1.1-1.8 s of system
   time per load. Keeping freed memory for the next request (blocks of up to 32 MB from
   the heap, no trimming below 256 MB, 64 MB of padding when the heap grows) brought it to
-  0.4-0.5 s; the API's peak RSS went from 246-249 to 260 MB. An operator's own `MALLOC_*`
-  environment settings win, and on other C libraries than glibc nothing changes.
+  0.4-0.5 s; the API's peak RSS on one 30 MB submission went from 247 to 260 MB. The
+  price: memory a burst of concurrent submissions took stays with the process for the
+  next one (after four 30 MB uploads at once, 490 MB against glibc's own 350; the peak
+  itself was 515 against 537). An operator's own `MALLOC_*` or `glibc.malloc` tunables
+  win, and on other C libraries than glibc nothing changes.
 - **The cyclic garbage collector re-reading the startup heap: 9% of the API's CPU.** The
   framework, SQLAlchemy and the app leave ~130,000 long-lived objects, and every full
   collection (which the parsed records of each submission bring about) walked all of
@@ -34,17 +37,18 @@ OPERATOR_SETTINGS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC
 
 def keep_freed_memory() -> bool:
     """Set ALLOCATOR_SETTINGS for this process; False where they were not applied."""
-    if any(name in os.environ for name in OPERATOR_SETTINGS):
+    if any(name in os.environ for name in OPERATOR_SETTINGS) or "glibc.malloc." in os.environ.get("GLIBC_TUNABLES", ""):
         return False
     try:
         mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):  # not glibc (macOS has no mallopt)
         return False
-    # musl has a mallopt that does nothing and returns 0.
-    applied = all(mallopt(param, value) == 1 for param, value in ALLOCATOR_SETTINGS.items())
-    if not applied:
-        log.info("malloc settings not applied: this C library ignores mallopt")
-    return applied
+    # 1 when applied; 0 where a value is refused (32-bit glibc caps the mmap threshold at
+    # 512 KB) or where mallopt does nothing (musl). Each is tried on its own.
+    refused = [param for param, value in ALLOCATOR_SETTINGS.items() if mallopt(param, value) != 1]
+    if refused:
+        log.info("malloc settings %s not applied by this C library", refused)
+    return not refused
 
 
 def freeze_startup_heap() -> None:
