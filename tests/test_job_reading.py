@@ -35,6 +35,25 @@ def test_include_payload_returns_the_submitted_data(service):
     assert listed["payload"] == data
 
 
+def test_a_list_with_payloads_is_streamed_and_is_the_list_plus_each_jobs_payload(service):
+    kb = service.create_kb()
+    submitted = [[{"id": f"r{i}-{n}", "content": f"x\n{n}", "tags": ["a", "]"]} for n in range(i + 1)] for i in range(4)]
+    job_ids = [service.submit(kb, records) for records in submitted]
+    for job_id in job_ids:
+        service.wait(job_id)
+    params = {"limit": 3, "offset": 1, "status": "completed"}
+    plain = service.client.get(JOBS, params=params)
+    streamed = service.client.get(JOBS, params={**params, "includePayload": "true"})
+    assert streamed.status_code == 200 and streamed.headers["content-type"] == "application/json"
+    assert "content-length" not in streamed.headers  # sent as it is made, one job at a time
+    listed = streamed.json()
+    assert listed["total"] == plain.json()["total"] == 4
+    assert [{k: v for k, v in job.items() if k != "payload"} for job in listed["jobs"]] == plain.json()["jobs"]
+    # Newest first: offset 1 skips the last job submitted.
+    assert [job["payload"] for job in listed["jobs"]] == [{"records": records} for records in reversed(submitted[:3])]
+    assert service.client.get(JOBS, params={"includePayload": "true", "status": "failed"}).json() == {"total": 0, "jobs": []}
+
+
 @pytest.mark.parametrize("job_id", [str(uuid.uuid4()), "not-a-uuid", "123"])
 def test_unknown_or_malformed_job_id_is_a_404(service, job_id):
     response = service.client.get(f"{JOBS}/{job_id}")

@@ -1,9 +1,12 @@
 """A payload is stored once: its records in the batches, the rest beside them, reassembled for includePayload."""
 
+from uuid import UUID
+
 import orjson
 import pytest
 
-from app.services import payloads
+from app.db import reading
+from app.services import jobs, payloads
 from app.services.planning import plan_batches
 from adapters import registry
 from adapters.generic_json import GenericJsonAdapter
@@ -29,6 +32,27 @@ def test_include_payload_reassembles_records_from_every_batch_in_order(service):
     assert list(payload) == ["source", "records", "exportedAt", "extra"]
 
 
+def test_a_payload_is_sent_one_batch_of_records_at_a_time(service):
+    kb = service.create_kb()
+    data = {"before": "x\u0000y", "records": [{"id": f"r{i}", "content": "z" * 500} for i in range(10)], "after": [1]}
+    job_id = service.client.post(JOBS, json={"adapterType": "generic-json", "knowledgeBaseId": kb, "data": data}).json()["jobId"]
+    service.wait(job_id)
+    response = service.client.get(f"{JOBS}/{job_id}", params={"includePayload": "true"})
+    assert "content-length" not in response.headers and response.json()["payload"] == data
+    with reading(service.runtime.engine) as connection:
+        stored = jobs.stored_payload(connection, job_id=UUID(job_id))
+    pieces = list(payloads.pieces(stored))
+    assert len(pieces) == len(stored.batches) + 1 == 5  # one per batch of 3, then the end
+    assert max(len(p) for p in pieces) < 3 * 600  # never more than one batch's records
+    assert orjson.loads(b"".join(pieces)) == data
+
+
+@pytest.mark.parametrize("pointer", ["", "/records"])
+def test_a_payload_without_batches_has_an_empty_records_list(pointer):
+    body = payloads.envelope({"records": [], "n": 1}, [])[0] if pointer else payloads.envelope([], [])[0]
+    assert orjson.loads(payloads.reassemble(payloads.Stored(body, pointer, []))) == ({"records": [], "n": 1} if pointer else [])
+
+
 def test_records_are_not_stored_twice():
     adapter = GenericJsonAdapter()
     data = {"records": [{"id": str(i), "content": "x" * 2000} for i in range(50)], "note": "small"}
@@ -36,14 +60,14 @@ def test_records_are_not_stored_twice():
     assert records_pointer == "/records"
     assert len(body) < 100
     batches = [b.items for b in plan_batches(adapter, adapter.items(data), batch_size=7).batches]
-    assert orjson.loads(payloads.reassemble(body, records_pointer, batches)) == data
+    assert orjson.loads(payloads.reassemble(payloads.Stored(body, records_pointer, batches))) == data
 
 
 def test_a_payload_that_is_the_records_list_is_reassembled_whole():
     items = [{"id": "a"}, {"id": "b"}]
     body, records_pointer = payloads.envelope(items, items)
     batches = [b.items for b in plan_batches(GenericJsonAdapter(), items, batch_size=1).batches]
-    assert orjson.loads(payloads.reassemble(body, records_pointer, batches)) == items
+    assert orjson.loads(payloads.reassemble(payloads.Stored(body, records_pointer, batches))) == items
 
 
 @pytest.mark.parametrize("key", ["records", "a/b", "~x", "0"])
@@ -52,7 +76,7 @@ def test_records_under_any_key_go_back_where_they_were(key):
     data = {"before": 1, key: items, "after": [2]}
     body, records_pointer = payloads.envelope(data, items)
     batches = [b.items for b in plan_batches(GenericJsonAdapter(), items, batch_size=1).batches]
-    assert orjson.loads(payloads.reassemble(body, records_pointer, batches)) == data
+    assert orjson.loads(payloads.reassemble(payloads.Stored(body, records_pointer, batches))) == data
 
 
 def test_records_inside_a_list_payload_go_back_at_their_index():
@@ -61,14 +85,14 @@ def test_records_inside_a_list_payload_go_back_at_their_index():
     body, records_pointer = payloads.envelope(data, documents)
     assert records_pointer == "/0"
     batches = [b.items for b in plan_batches(GenericJsonAdapter(), documents, batch_size=2).batches]
-    assert orjson.loads(payloads.reassemble(body, records_pointer, batches)) == data
+    assert orjson.loads(payloads.reassemble(payloads.Stored(body, records_pointer, batches))) == data
 
 
 def test_records_not_found_in_the_payload_keep_the_whole_payload():
     data = {"documents": {"a": {"id": "a"}}}
     body, records_pointer = payloads.envelope(data, list(data["documents"].values()))
     assert records_pointer is None
-    assert orjson.loads(payloads.reassemble(body, records_pointer, [])) == data
+    assert orjson.loads(payloads.reassemble(payloads.Stored(body, records_pointer, []))) == data
 
 
 def test_content_hub_documents_are_stored_once():
@@ -79,4 +103,4 @@ def test_content_hub_documents_are_stored_once():
     body, records_pointer = payloads.envelope(data, items)
     assert records_pointer == "/0"
     batches = [b.items for b in plan_batches(adapter, items, batch_size=1).batches]
-    assert orjson.loads(payloads.reassemble(body, records_pointer, batches)) == data
+    assert orjson.loads(payloads.reassemble(payloads.Stored(body, records_pointer, batches))) == data

@@ -12,12 +12,13 @@ from uuid import UUID
 
 import anyio
 from litestar.di import NamedDependency
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, MediaType, Request, Response, delete, get, post
+from litestar.response import Stream
 from litestar.params import FromPath, FromQuery, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 import adapters
-from app.api import openapi, presenters, schemas
+from app.api import openapi, payload_responses, presenters, schemas
 from app.api.job_creation import accept
 from app.api.params import MAX_OFFSET, date_bound, path_uuid
 from app.api.submission import idempotency_key, read_submission
@@ -93,11 +94,10 @@ class JobController(Controller):
         with transaction(runtime.sessions) as session:
             total, rows = jobs.list_page(session, workspace_id=workspace_id, filters=filters)
             samples = results.sample(session, job_ids=[r.id for r in rows], size=runtime.settings.results_sample_size)
-            payloads = {r.id: jobs.payload_of(session, job_id=r.id) for r in rows} if includePayload else {}
-        return schemas.JobList(
-            total=total,
-            jobs=[presenters.job(r, samples.get(r.id, []), payloads.get(r.id), includePayload) for r in rows],
-        )
+        listed = [presenters.job(r, samples.get(r.id, [])) for r in rows]
+        if includePayload:
+            return Stream(payload_responses.job_list(runtime.engine, total, listed), media_type=MediaType.JSON)  # type: ignore[return-value]
+        return schemas.JobList(total=total, jobs=listed)
 
     @get("/jobs/{job_id:str}", sync_to_thread=True, responses=openapi.errors(404))
     def get_job(
@@ -107,8 +107,10 @@ class JobController(Controller):
         uuid = path_uuid(job_id, "Job")
         with reading(runtime.engine) as connection:
             row, sample = job_polls.read(connection, workspace_id=workspace_id, job_id=uuid, sample_size=runtime.settings.results_sample_size)
-            payload = jobs.payload_of(connection, job_id=uuid) if includePayload else None
-        return presenters.job(row, sample, payload, includePayload)
+            stored = jobs.stored_payload(connection, job_id=uuid) if includePayload else None
+        if includePayload:
+            return Stream(payload_responses.job(presenters.job(row, sample), stored), media_type=MediaType.JSON)  # type: ignore[return-value]
+        return presenters.job(row, sample)
 
     @get("/jobs/{job_id:str}/results", sync_to_thread=True, responses=openapi.errors(400, 404))
     def list_results(

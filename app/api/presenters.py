@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import msgspec
-from msgspec import UNSET
 from sqlalchemy import Row
 
 from app.api import schemas
@@ -15,7 +13,8 @@ from app.services.job_polls import SampledResult
 from app.timestamps import iso
 
 
-def job(row: Job | Row[Any], results: Sequence[JobResult | Row[Any] | SampledResult], payload: bytes | None = None, include_payload: bool = False) -> schemas.JobPublic:
+def job(row: Job | Row[Any], results: Sequence[JobResult | Row[Any] | SampledResult]) -> schemas.JobPublic:
+    """Without its payload (app/api/payload_responses.py streams jobs with theirs)."""
     return schemas.JobPublic(
         id=row.id,
         status=row.status,  # type: ignore[arg-type]
@@ -41,12 +40,7 @@ def job(row: Job | Row[Any], results: Sequence[JobResult | Row[Any] | SampledRes
         created_at=iso(row.created_at),  # type: ignore[arg-type]
         started_at=iso(row.started_at),
         completed_at=iso(row.completed_at),
-        payload=_payload(payload) if include_payload else UNSET,
     )
-
-
-def _payload(body: bytes | None) -> Any:
-    return msgspec.Raw(body) if body is not None else None
 
 
 def record_result(row: JobResult | Row[Any] | SampledResult) -> schemas.RecordResult:

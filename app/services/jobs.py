@@ -158,11 +158,13 @@ def get(session: Session, *, workspace_id: UUID, job_id: UUID) -> Job:
     return job
 
 
-def payload_of(session: Session | Connection, *, job_id: UUID) -> bytes | None:
-    stored = session.execute(select(JobPayload.body, JobPayload.records_pointer).where(JobPayload.job_id == job_id)).first()
-    if stored is None:
+def stored_payload(session: Session | Connection, *, job_id: UUID) -> payloads.Stored | None:
+    """Read in one go (about a third of the payload's size, compressed), so that no
+    connection is held while the payload is sent (payloads.pieces)."""
+    row = session.execute(select(JobPayload.body, JobPayload.records_pointer).where(JobPayload.job_id == job_id)).first()
+    if row is None:
         return None
-    return payloads.reassemble(stored.body, stored.records_pointer, batch_contents.all_items(session, job_id=job_id))
+    return payloads.Stored(row.body, row.records_pointer, batch_contents.all_items(session, job_id=job_id))
 
 
 def list_page(session: Session, *, workspace_id: UUID, filters: JobFilter) -> tuple[int, list[Job]]:

@@ -11,7 +11,8 @@ element, each the same object, so cheaply); anywhere else, the whole payload is 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -19,6 +20,18 @@ import orjson
 from app.services import batch_records, blobs
 
 WHOLE_PAYLOAD = ""
+# Where a fragment goes in JSON made around it: orjson and msgspec escape every control
+# character inside strings, so a raw NUL byte in their output is only ever this.
+HOLE = b"\x00"
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A job's payload as stored: the envelope, where its records go, and every batch's records in order."""
+
+    body: bytes
+    records_pointer: str | None
+    batches: list[bytes]
 
 
 def envelope(data: Any, items: list[Any]) -> tuple[bytes, str | None]:
@@ -37,14 +50,24 @@ def envelope(data: Any, items: list[Any]) -> tuple[bytes, str | None]:
     return blobs.pack(orjson.dumps(data)), None
 
 
-def reassemble(body: bytes, records_pointer: str | None, batches: Iterable[bytes]) -> bytes:
-    """The payload as submitted (re-serialized), from the stored body and batches in order."""
-    if records_pointer is None:
-        return blobs.unpack(body)
-    records = b"[" + b",".join(raw for blob in batches for raw in batch_records.raw_records(blob)) + b"]"
-    if records_pointer == WHOLE_PAYLOAD:
-        return records
-    outer = orjson.loads(blobs.unpack(body))
-    token = records_pointer[1:].replace("~1", "/").replace("~0", "~")
-    outer[int(token) if isinstance(outer, list) else token] = orjson.Fragment(records)
-    return orjson.dumps(outer)
+def pieces(stored: Stored) -> Iterator[bytes]:
+    """The payload as submitted (re-serialized), one batch's records at a time: a 30 MB
+    payload is never whole in memory, nor are the batches decompressed all at once."""
+    if stored.records_pointer is None:
+        yield blobs.unpack(stored.body)
+        return
+    head = tail = b""
+    if stored.records_pointer != WHOLE_PAYLOAD:
+        outer = orjson.loads(blobs.unpack(stored.body))
+        token = stored.records_pointer[1:].replace("~1", "/").replace("~0", "~")
+        outer[int(token) if isinstance(outer, list) else token] = orjson.Fragment(HOLE)
+        head, tail = orjson.dumps(outer).split(HOLE)
+    separator = b"["
+    for blob in stored.batches:
+        yield head + separator + b",".join(batch_records.raw_records(blob))
+        head, separator = b"", b","
+    yield head + (b"[]" if separator == b"[" else b"]") + tail
+
+
+def reassemble(stored: Stored) -> bytes:
+    return b"".join(pieces(stored))
