@@ -5,7 +5,11 @@ from uuid import UUID
 import orjson
 import pytest
 
-from app.db import reading
+from litestar.exceptions import LitestarException
+from sqlalchemy import update
+
+from app.db import reading, transaction
+from app.models import JobBatch, JobPayload
 from app.services import jobs, payloads
 from app.services.planning import plan_batches
 from adapters import registry
@@ -41,10 +45,26 @@ def test_a_payload_is_sent_one_batch_of_records_at_a_time(service):
     assert "content-length" not in response.headers and response.json()["payload"] == data
     with reading(service.runtime.engine) as connection:
         stored = jobs.stored_payload(connection, job_id=UUID(job_id))
-    pieces = list(payloads.pieces(stored))
+    pieces = list(payloads.splice(stored).pieces())
     assert len(pieces) == len(stored.batches) + 1 == 5  # one per batch of 3, then the end
     assert max(len(p) for p in pieces) < 3 * 600  # never more than one batch's records
     assert orjson.loads(b"".join(pieces)) == data
+
+
+def test_a_corrupt_stored_payload_is_an_error_never_a_200_that_looks_complete(service):
+    kb = service.create_kb()
+    data = {"records": [{"id": f"r{i}", "content": "z"} for i in range(7)], "n": 1}
+    job_id = service.client.post(JOBS, json={"adapterType": "generic-json", "knowledgeBaseId": kb, "data": data}).json()["jobId"]
+    service.wait(job_id)
+    with transaction(service.runtime.sessions) as session:  # a batch whose line has no comma: a ValueError when read
+        session.execute(update(JobBatch).where(JobBatch.job_id == UUID(job_id), JobBatch.seq == 1).values(items=b"[garbage]"))
+    for url, params in ((f"{JOBS}/{job_id}", {}), (JOBS, {"limit": 1})):
+        with pytest.raises(LitestarException, match="after response started"):  # cut short, not ended
+            service.client.get(url, params={**params, "includePayload": "true"})
+    with transaction(service.runtime.sessions) as session:  # an envelope that is not JSON: found before the first byte
+        session.execute(update(JobPayload).where(JobPayload.job_id == UUID(job_id)).values(body=b"{not json"))
+    response = service.client.get(f"{JOBS}/{job_id}", params={"includePayload": "true"})
+    assert response.status_code == 500 and response.json()["statusCode"] == 500
 
 
 @pytest.mark.parametrize("pointer", ["", "/records"])

@@ -26,7 +26,7 @@ from app.db import reading, transaction
 from app.errors import InvalidInput
 from app.models import JobStatus
 from app.runtime import Runtime
-from app.services import job_polls, jobs, results, resubmissions
+from app.services import job_polls, jobs, payloads, results, resubmissions
 
 log = logging.getLogger(__name__)
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -109,7 +109,8 @@ class JobController(Controller):
             row, sample = job_polls.read(connection, workspace_id=workspace_id, job_id=uuid, sample_size=runtime.settings.results_sample_size)
             stored = jobs.stored_payload(connection, job_id=uuid) if includePayload else None
         if includePayload:
-            return Stream(payload_responses.job(presenters.job(row, sample), stored), media_type=MediaType.JSON)  # type: ignore[return-value]
+            payload = payloads.splice(stored) if stored is not None else None
+            return Stream(payload_responses.job(presenters.job(row, sample), payload), media_type=MediaType.JSON)  # type: ignore[return-value]
         return presenters.job(row, sample)
 
     @get("/jobs/{job_id:str}/results", sync_to_thread=True, responses=openapi.errors(400, 404))

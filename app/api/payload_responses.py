@@ -5,8 +5,8 @@ Built whole, a list of eight 30 MB jobs took the API's peak RSS from 257 to 791 
 full page would have taken gigabytes; each job alone held its payload several times over
 (decompressed batches, records, the reassembled payload, the encoded response). Streamed,
 the API holds one job's compressed batches and one batch's records at a time. A single
-job's stored payload is read before the first byte is sent, so any error is still an
-error response. A list reads everything but the payloads first, as without them, then
+job's stored payload is read, and its envelope parsed, before the first byte is sent, so
+those errors are still error responses. A list reads everything but the payloads first, as without them, then
 each job's stored payload as its turn comes (payloads never change once stored); no
 connection is held while the client reads. A failure after the first byte can no longer
 change the status line: the response ends early, so the client sees a broken body, never
@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import logging
+
 import msgspec
 from sqlalchemy import Engine
 
@@ -24,27 +26,48 @@ from app.api import schemas
 from app.db import reading
 from app.services import jobs, payloads
 
+log = logging.getLogger(__name__)
 _ENCODER = msgspec.json.Encoder()
 
 
-def job(listed: schemas.JobPublic, stored: payloads.Stored | None) -> Iterator[bytes]:
-    """The JSON of one `schemas.JobPublic` with its payload (jobs.stored_payload)."""
-    head, tail = _ENCODER.encode(msgspec.structs.replace(listed, payload=msgspec.Raw(payloads.HOLE))).split(payloads.HOLE)
-    if stored is None:
-        yield head + b"null" + tail
-        return
-    yield head
-    yield from payloads.pieces(stored)
-    yield tail
+def job(listed: schemas.JobPublic, payload: payloads.Spliced | None) -> Iterator[bytes]:
+    """The JSON of one `schemas.JobPublic` with its payload (payloads.splice of jobs.stored_payload)."""
+    return _aborting(_job(listed, payload))
 
 
 def job_list(engine: Engine, total: int, listed: list[schemas.JobPublic]) -> Iterator[bytes]:
     """The JSON of a `schemas.JobList`, each job with its payload."""
+    return _aborting(_job_list(engine, total, listed))
+
+
+def _job(listed: schemas.JobPublic, payload: payloads.Spliced | None) -> Iterator[bytes]:
+    head, tail = _ENCODER.encode(msgspec.structs.replace(listed, payload=msgspec.Raw(payloads.HOLE))).split(payloads.HOLE)
+    if payload is None:
+        yield head + b"null" + tail
+        return
+    yield head
+    yield from payload.pieces()
+    yield tail
+
+
+def _job_list(engine: Engine, total: int, listed: list[schemas.JobPublic]) -> Iterator[bytes]:
     yield b'{"total":%d,"jobs":[' % total
     for n, one in enumerate(listed):
         if n:
             yield b","
         with reading(engine) as connection:
             stored = jobs.stored_payload(connection, job_id=one.id)
-        yield from job(one, stored)
+        yield from _job(one, payloads.splice(stored) if stored is not None else None)
     yield b"]}"
+
+
+def _aborting(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """Litestar reads a sync iterator on a thread and takes a ValueError from it for the
+    iterator's end (its stand-in for StopIteration): a corrupt stored batch would have
+    ended the response as if complete, with a 200 and nothing logged. Any error goes on
+    as a RuntimeError instead, which the server logs and which aborts the response."""
+    try:
+        yield from chunks
+    except Exception as error:
+        log.exception("sending a payload failed; the response is cut short")
+        raise RuntimeError("sending a payload failed") from error

@@ -50,24 +50,41 @@ def envelope(data: Any, items: list[Any]) -> tuple[bytes, str | None]:
     return blobs.pack(orjson.dumps(data)), None
 
 
-def pieces(stored: Stored) -> Iterator[bytes]:
-    """The payload as submitted (re-serialized), one batch's records at a time: a 30 MB
-    payload is never whole in memory, nor are the batches decompressed all at once."""
+@dataclass(frozen=True)
+class Spliced:
+    """A stored payload ready to send: the envelope's JSON before and after its records
+    (the whole payload in `head` when the records are not spliced in), and the batches."""
+
+    head: bytes
+    tail: bytes
+    batches: list[bytes] | None
+
+    def pieces(self) -> Iterator[bytes]:
+        """The payload as submitted (re-serialized), one batch's records at a time: a 30 MB
+        payload is never whole in memory, nor are the batches decompressed all at once."""
+        if self.batches is None:
+            yield self.head
+            return
+        head, separator = self.head, b"["
+        for blob in self.batches:
+            yield head + separator + b",".join(batch_records.raw_records(blob))
+            head, separator = b"", b","
+        yield head + (b"[]" if separator == b"[" else b"]") + self.tail
+
+
+def splice(stored: Stored) -> Spliced:
+    """Everything but the records, done at once, so a broken envelope fails here rather
+    than while the payload is being sent."""
     if stored.records_pointer is None:
-        yield blobs.unpack(stored.body)
-        return
-    head = tail = b""
-    if stored.records_pointer != WHOLE_PAYLOAD:
-        outer = orjson.loads(blobs.unpack(stored.body))
-        token = stored.records_pointer[1:].replace("~1", "/").replace("~0", "~")
-        outer[int(token) if isinstance(outer, list) else token] = orjson.Fragment(HOLE)
-        head, tail = orjson.dumps(outer).split(HOLE)
-    separator = b"["
-    for blob in stored.batches:
-        yield head + separator + b",".join(batch_records.raw_records(blob))
-        head, separator = b"", b","
-    yield head + (b"[]" if separator == b"[" else b"]") + tail
+        return Spliced(blobs.unpack(stored.body), b"", None)
+    if stored.records_pointer == WHOLE_PAYLOAD:
+        return Spliced(b"", b"", stored.batches)
+    outer = orjson.loads(blobs.unpack(stored.body))
+    token = stored.records_pointer[1:].replace("~1", "/").replace("~0", "~")
+    outer[int(token) if isinstance(outer, list) else token] = orjson.Fragment(HOLE)
+    head, tail = orjson.dumps(outer).split(HOLE)
+    return Spliced(head, tail, stored.batches)
 
 
 def reassemble(stored: Stored) -> bytes:
-    return b"".join(pieces(stored))
+    return b"".join(splice(stored).pieces())
