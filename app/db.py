@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.settings import Settings
 
 
+# An execution option of `reading` connections: on SQLite they begin deferred (_configure_sqlite).
+_READ_ONLY = "kbi_read_only"
 # A pooled PostgreSQL connection idle for longer than this is pinged before the API uses it.
 API_PING_AFTER_IDLE_SECONDS = 1.0
 
@@ -64,6 +66,9 @@ def _configure_sqlite(engine: Engine) -> None:
     With deferred transactions a reader that later writes fails at once with
     SQLITE_BUSY when another writer got in first; taking the write lock up front makes it
     wait on busy_timeout instead, which is what the API and the in-process worker need.
+    Connections from `reading`, which never write, begin deferred: in WAL mode their reads
+    neither wait for a writer nor hold one up, so a job poll is not queued behind a batch
+    being applied.
     """
 
     @event.listens_for(engine, "connect")
@@ -78,7 +83,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):  # type: ignore[no-untyped-def]
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN" if connection.get_execution_options().get(_READ_ONLY) else "BEGIN IMMEDIATE")
 
 
 def make_sessions(engine: Engine) -> sessionmaker[Session]:
@@ -102,4 +107,6 @@ def reading(engine: Engine) -> Iterator[Connection]:
     with engine.connect() as connection:
         if engine.dialect.name == "postgresql":
             connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        else:
+            connection = connection.execution_options(**{_READ_ONLY: True})
         yield connection

@@ -1,5 +1,6 @@
 """GET jobs: one job, the list with its filters and paging, and the paged per-record results."""
 
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -52,6 +53,23 @@ def test_a_list_with_payloads_is_streamed_and_is_the_list_plus_each_jobs_payload
     # Newest first: offset 1 skips the last job submitted.
     assert [job["payload"] for job in listed["jobs"]] == [{"records": records} for records in reversed(submitted[:3])]
     assert service.client.get(JOBS, params={"includePayload": "true", "status": "failed"}).json() == {"total": 0, "jobs": []}
+
+
+@pytest.mark.parametrize("backend", ["embedded"])
+def test_a_poll_on_sqlite_does_not_wait_for_a_writer(service):
+    """The embedded mode's write lock, held here as a batch being applied would hold it:
+    taken by the poll too, the poll would wait up to the 30 s busy timeout, then fail."""
+    job_id = service.run(service.create_kb(), [{"id": "a", "content": "x"}])["id"]
+    polled: dict[str, object] = {}
+    with service.runtime.engine.connect() as writer, writer.begin():
+        writer.exec_driver_sql("UPDATE jobs SET updated_at = updated_at")  # BEGIN IMMEDIATE: the write lock
+        poll = threading.Thread(target=lambda: polled.update(response=service.client.get(f"{JOBS}/{job_id}")))
+        poll.start()
+        poll.join(timeout=20)
+        answered_while_locked = not poll.is_alive()
+    poll.join()
+    assert answered_while_locked
+    assert polled["response"].status_code == 200 and polled["response"].json()["status"] == "completed"  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("job_id", [str(uuid.uuid4()), "not-a-uuid", "123"])

@@ -22,6 +22,7 @@ from litestar.types import ASGIApp
 
 from app.auth.standings import Standing, StandingCache
 from app.auth.tokens import AccessTokens, Claims, InvalidToken
+from app.db import reading
 from app.runtime import Runtime
 from app.services import access_clients
 
@@ -76,10 +77,12 @@ class Authenticator:
         return None if standing is None else _principal(claims, standing)
 
     def read(self, claims: Claims) -> Principal:
-        """One primary-key read, so that revocation acts at once; kept in the cache when it may be."""
+        """One primary-key read, so that revocation acts at once; kept in the cache when it may be.
+        On a bare read connection: in the embedded mode (SQLite, no cache) every request
+        reads it, and in a transaction it waited behind any batch being applied."""
         ticket = self.standings.ticket()
-        with self.runtime.sessions() as session:
-            row = access_clients.standing(session, client_id=claims.client_id)
+        with reading(self.runtime.engine) as connection:
+            row = access_clients.standing(connection, client_id=claims.client_id)
         if row is None:
             raise unauthorized("Access token belongs to an unknown client")
         standing = Standing(workspace_id=row.workspace_id, revoked_at=row.revoked_at, secret_version=row.secret_version)

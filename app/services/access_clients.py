@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import Row, select
+from sqlalchemy import Connection, Row, select
 from sqlalchemy.orm import Session
 
 from app.auth import scopes as scope_rules
@@ -59,7 +59,7 @@ def find(session: Session, *, client_id: UUID) -> AccessClient | None:
     return session.get(AccessClient, client_id)
 
 
-def standing(session: Session, *, client_id: UUID) -> Row[tuple[UUID, datetime | None, int]] | None:
+def standing(session: Session | Connection, *, client_id: UUID) -> Row[tuple[UUID, datetime | None, int]] | None:
     """What every authenticated request reads: three columns by primary key, no ORM object."""
     columns = (AccessClient.workspace_id, AccessClient.revoked_at, AccessClient.secret_version)
     return session.execute(select(*columns).where(AccessClient.id == client_id)).one_or_none()
