@@ -99,7 +99,9 @@ def transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
 
 @contextmanager
 def reading(engine: Engine) -> Iterator[Connection]:
-    """Reads that need no single snapshot (job polling), on a bare connection.
+    """Reads that need no single snapshot (job polling), on a bare connection. Never write
+    here: on SQLite these transactions begin deferred, so a write would fail at once with
+    SQLITE_BUSY whenever another writer holds the lock, instead of waiting its turn.
 
     On PostgreSQL each statement runs on its own, without BEGIN and COMMIT; and there is
     no Session, whose set-up, identity map and tear-down cost more CPU than a poll's queries.

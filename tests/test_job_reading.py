@@ -65,7 +65,7 @@ def test_a_poll_on_sqlite_does_not_wait_for_a_writer(service):
         writer.exec_driver_sql("UPDATE jobs SET updated_at = updated_at")  # BEGIN IMMEDIATE: the write lock
         poll = threading.Thread(target=lambda: polled.update(response=service.client.get(f"{JOBS}/{job_id}")))
         poll.start()
-        poll.join(timeout=20)
+        poll.join(timeout=10)  # the busy timeout it would wait on is 30 s
         answered_while_locked = not poll.is_alive()
     poll.join()
     assert answered_while_locked

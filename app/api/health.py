@@ -8,6 +8,7 @@ from litestar import Response, get
 from sqlalchemy import text
 
 from app.api.schemas import Health
+from app.db import reading
 from app.runtime import Runtime
 
 
@@ -27,7 +28,7 @@ async def ready(runtime: NamedDependency[Runtime]) -> Response[Health]:
 
 def _check_database(runtime: NamedDependency[Runtime]) -> str:
     try:
-        with runtime.engine.connect() as connection:
+        with reading(runtime.engine) as connection:  # on SQLite, not queued behind a batch being applied
             connection.execute(text("SELECT 1"))
     except Exception as error:  # noqa: BLE001 - any failure means not ready
         return f"unavailable: {type(error).__name__}"
