@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 
 from bench.data import RecordFactory, job_body, payloads
-from bench.stack import BIN, ROOT, free_port
+from bench.stack import BIN, ROOT, free_port, wait_ready
 
 MAX_JOB_BYTES = 30 * 1024 * 1024 - 1024
 
@@ -36,8 +36,11 @@ def main() -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "BROKER_URL")}
     env.update(DATA_DIR=str(data_dir), LOG_LEVEL="WARNING", RATE_LIMIT_PER_MINUTE="100000000")
     command = [str(BIN / "uvicorn"), "app.main:create_app", "--factory", "--port", str(port), "--log-level", "warning"]
-    api = subprocess.Popen(command, env=env, cwd=ROOT, stderr=subprocess.DEVNULL)
+    log = data_dir / "api.log"
+    with log.open("wb") as output:
+        api = subprocess.Popen(command, env=env, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT)
     try:
+        wait_ready(f"http://127.0.0.1:{port}", api, log)
         latencies = _run(f"http://127.0.0.1:{port}", data_dir, args.records)
     finally:
         api.terminate()
@@ -48,14 +51,6 @@ def main() -> None:
 
 
 def _run(base: str, data_dir: Path, records: int) -> list[float]:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
     credentials = json.loads((data_dir / "bootstrap-credentials.json").read_text())
     form = {"grant_type": "client_credentials", "client_id": credentials["client_id"], "client_secret": credentials["client_secret"]}
     token = httpx.post(f"{base}/api/v2/auth/token", data=form, timeout=30).json()["access_token"]

@@ -31,6 +31,21 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
+def wait_ready(base_url: str, api: subprocess.Popen[bytes], log: Path | str) -> None:
+    """Until the API at `base_url` answers /ready; RuntimeError if it exits or takes a minute."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if api.poll() is not None:
+            raise RuntimeError(f"the API exited; see {log}")
+        try:
+            if httpx.get(f"{base_url}/ready", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"the API did not become ready; see {log}")
+
+
 def free_port() -> int:
     with closing(socket.socket()) as s:
         s.bind(("127.0.0.1", 0))
@@ -184,17 +199,8 @@ class Stack:
         }
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.api and self.api.popen.poll() is not None:
-                raise RuntimeError(f"the API exited; see {self.api.log}")
-            try:
-                if httpx.get(f"{self.base_url}/ready", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"the API did not become ready; see {self.workdir / 'api.log'}")
+        assert self.api is not None
+        wait_ready(self.base_url, self.api.popen, self.api.log)
 
     def stop(self) -> None:
         """Stop everything and drop what was created; safe to call twice and after a failure."""
