@@ -19,14 +19,14 @@ from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 import adapters
 from app.api import openapi, payload_responses, presenters, schemas
-from app.api.job_creation import accept
+from app.api.job_creation import accept, request_hasher
 from app.api.params import MAX_OFFSET, date_bound, path_uuid
 from app.api.submission import idempotency_key, read_submission
 from app.db import reading, transaction
 from app.errors import InvalidInput
 from app.models import JobStatus
 from app.runtime import Runtime
-from app.services import job_polls, jobs, payloads, results, resubmissions
+from app.services import job_polls, jobs, results
 
 log = logging.getLogger(__name__)
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -51,10 +51,8 @@ class JobController(Controller):
     async def submit_job(self, request: Request, runtime: NamedDependency[Runtime], workspace_id: NamedDependency[UUID]) -> Response[schemas.JobAccepted]:
         """Submit a job: JSON `{adapterType, knowledgeBaseId, data, options?}` or a multipart form with the same fields."""
         key = idempotency_key(request)
-        settings = runtime.settings
-        # Requests with a key are always parsed (app/api/job_creation.py): no digest to take.
-        digest = None if key else resubmissions.request_hasher(batch_size=settings.batch_size, max_records=settings.max_records_per_job)
-        received = await read_submission(request, limit=settings.max_body_bytes, digest=digest)
+        digest = None if key else request_hasher(runtime.settings)
+        received = await read_submission(request, limit=runtime.settings.max_body_bytes, digest=digest)
         try:
             created = await accept(runtime, workspace_id=workspace_id, received=received, key=key)
         finally:
@@ -109,8 +107,7 @@ class JobController(Controller):
             row, sample = job_polls.read(connection, workspace_id=workspace_id, job_id=uuid, sample_size=runtime.settings.results_sample_size)
             stored = jobs.stored_payload(connection, job_id=uuid) if includePayload else None
         if includePayload:
-            payload = payloads.splice(stored) if stored is not None else None
-            return Stream(payload_responses.job(presenters.job(row, sample), payload), media_type=MediaType.JSON)  # type: ignore[return-value]
+            return Stream(payload_responses.job(presenters.job(row, sample), stored), media_type=MediaType.JSON)  # type: ignore[return-value]
         return presenters.job(row, sample)
 
     @get("/jobs/{job_id:str}/results", sync_to_thread=True, responses=openapi.errors(400, 404))

@@ -30,9 +30,10 @@ log = logging.getLogger(__name__)
 _ENCODER = msgspec.json.Encoder()
 
 
-def job(listed: schemas.JobPublic, payload: payloads.Spliced | None) -> Iterator[bytes]:
-    """The JSON of one `schemas.JobPublic` with its payload (payloads.splice of jobs.stored_payload)."""
-    return _aborting(_job(listed, payload))
+def job(listed: schemas.JobPublic, stored: payloads.Stored | None) -> Iterator[bytes]:
+    """The JSON of one `schemas.JobPublic` with its stored payload (jobs.stored_payload),
+    whose envelope is parsed here, before the first byte is sent."""
+    return _aborting(_job(listed, _spliced(stored)))
 
 
 def job_list(engine: Engine, total: int, listed: list[schemas.JobPublic]) -> Iterator[bytes]:
@@ -57,8 +58,12 @@ def _job_list(engine: Engine, total: int, listed: list[schemas.JobPublic]) -> It
             yield b","
         with reading(engine) as connection:
             stored = jobs.stored_payload(connection, job_id=one.id)
-        yield from _job(one, payloads.splice(stored) if stored is not None else None)
+        yield from _job(one, _spliced(stored))
     yield b"]}"
+
+
+def _spliced(stored: payloads.Stored | None) -> payloads.Spliced | None:
+    return payloads.splice(stored) if stored is not None else None
 
 
 def _aborting(chunks: Iterator[bytes]) -> Iterator[bytes]:

@@ -40,11 +40,10 @@ def idempotency_key(request: Request) -> str | None:
     return values[0]
 
 
+# What Received.frames() is made of: a JSON body after this, or these form fields.
+JSON_FRAME = b"json\n"
 FORM_FIELDS = ("adapterType", "knowledgeBaseId", "options", "data")
 _CHUNK = 1024 * 1024
-
-
-JSON_FRAME = b"json\n"
 
 
 @dataclass
@@ -104,7 +103,7 @@ class Received:
 async def read_submission(request: Request, *, limit: int, digest: blake3.blake3 | None = None) -> Received:
     """The body or form, within `limit` bytes; the caller closes it (spooled files).
 
-    `digest` (app/services/resubmissions.request_hasher) takes in a JSON body's frames
+    `digest` (app/api/job_creation.request_hasher) takes in a JSON body's frames
     while it arrives, overlapping the client still sending: hashed afterwards, 30 MB kept
     the client waiting 30 ms more with SHA-256 (5 ms with BLAKE3). A form's fields are hashed later, from its frames."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()

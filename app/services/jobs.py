@@ -160,7 +160,7 @@ def get(session: Session, *, workspace_id: UUID, job_id: UUID) -> Job:
 
 def stored_payload(session: Session | Connection, *, job_id: UUID) -> payloads.Stored | None:
     """Read in one go (about a third of the payload's size, compressed), so that no
-    connection is held while the payload is sent (payloads.pieces)."""
+    connection is held while the payload is sent (payloads.Spliced.pieces)."""
     row = session.execute(select(JobPayload.body, JobPayload.records_pointer).where(JobPayload.job_id == job_id)).first()
     if row is None:
         return None

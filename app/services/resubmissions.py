@@ -26,7 +26,6 @@ digested: planning.PLAN_FORMAT).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -76,13 +75,6 @@ def request_hasher(*, batch_size: int, max_records: int) -> blake3.blake3:
     state = blake3.blake3(orjson.dumps([_release(), _adapter_versions(), shape]))
     state.update(b"\n")
     return state
-
-
-def request_digest(frames: Iterable[bytes], *, batch_size: int, max_records: int) -> bytes:
-    state = request_hasher(batch_size=batch_size, max_records=max_records)
-    for frame in frames:
-        state.update(frame)
-    return state.digest()
 
 
 @cache
