@@ -20,6 +20,7 @@ from app.models import Entry, Job, JobBatch
 from tests.test_content_hub_jobs import doc
 from adapters.generic_json import GenericJsonAdapter
 from app.services import batch_contents, batch_records, blobs, resubmissions
+from app.services.batch_records import Location
 
 JOBS = "/api/v2/data-ingestion/jobs"
 RECORDS = [{"id": f"r{i}", "title": f"Article {i}", "content": f"Body of article {i}. " * 20} for i in range(7)]
@@ -148,9 +149,14 @@ def test_a_payload_whose_earlier_batches_are_gone_is_planned_afresh(service, cap
     assert f"planning the payload: job {first} has 2 of its 3 batches" in caplog.text
     assert service.client.get(JOBS).json()["total"] == 2  # the copy's job was rolled back with it
     assert job["status"] == "completed" and job["data"]["progress"]["skipped"] == 7
-    assert [batch_records.decode(items) for items in items_of(service, job["id"])] == [
-        [(i, False, record) for i, record in enumerate(RECORDS[n : n + 3], start=n)] for n in (0, 3, 6)
+    stored = [batch_records.decode(items) for items in items_of(service, job["id"])]
+    # The records of the deleted batch are stored again; the others refer to the first job's batches.
+    assert stored[1] == [(i, False, record) for i, record in enumerate(RECORDS[3:6], start=3)]
+    assert [[(seq, raw.location) for seq, _superseded, raw in batch] for batch in (stored[0], stored[2])] == [
+        [(i, Location(UUID(first), i // 3, i)) for i in range(n, min(n + 3, 7))] for n in (0, 6)
     ]
+    payload = service.client.get(f"{JOBS}/{job['id']}", params={"includePayload": "true"}).json()["payload"]
+    assert payload == {"records": RECORDS}
 
 
 def test_another_workspaces_jobs_are_never_copied(service):

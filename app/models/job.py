@@ -124,6 +124,27 @@ class JobBatch(SQLModel, table=True):
     started_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 
 
+class JobRecordSource(SQLModel, table=True):
+    """A batch of another job that some of this job's batches refer to for records' bytes.
+
+    A record the knowledge base already holds, unchanged since that batch stored it, is
+    planned as a reference to it (`app.services.batch_records`) rather than stored again;
+    this row keeps the batch referred to from being deleted while the job exists, and
+    tells `includePayload` which batches to read besides the job's own.
+    """
+
+    __tablename__ = "job_record_sources"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["source_job_id", "source_batch"], ["job_batches.job_id", "job_batches.seq"], name="fk_job_record_sources_batch"
+        ),
+    )
+
+    job_id: UUID = Field(sa_column=Column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True))
+    source_job_id: UUID = Field(primary_key=True)
+    source_batch: int = Field(primary_key=True)
+
+
 class JobResult(SQLModel, table=True):
     """What happened to one submitted record; `seq` is its position in the payload."""
 

@@ -1,5 +1,5 @@
 """How a batch's records are stored: one `[seq,superseded,record]` JSON line per record,
-compressed (app/services/blobs.py).
+compressed (app/services/blobs.py), or, for a record stored before, a reference to it.
 
 A line per record lets a reader parse only the records it needs. A worker re-running a
 batch with one record in ten changed reads those fifty lines and leaves the rest as
@@ -8,44 +8,114 @@ re-run); `includePayload` splices the records' JSON back into the payload withou
 parsing any. orjson never writes a raw newline (it escapes those inside strings), so a
 newline always ends a record.
 
+A reference line, `*[seq,superseded,"job id",batch,record seq]`, stands for a record
+whose exact JSON an earlier job stored: the entry it wrote says where
+(app/services/record_sources.py). A nightly export with one record in ten changed then
+compresses and writes the changed tenth, not the whole export again. A reference always
+points at a full line, never at another reference.
+
 Batches planned before this format (planning.PLAN_FORMAT 1) hold one JSON array of the
 same triples; they start with `[[`, which a line never does, and are read as before.
 """
 
 from __future__ import annotations
 
-from collections.abc import Container
-from typing import Any
+from collections.abc import Callable, Container, Mapping
+from typing import Any, NamedTuple
+from uuid import UUID
 
 import orjson
 
 from app.services import blobs
 
 _ARRAY_FORMAT = b"[["
+_REFERENCE = b"*"
+
+
+class Location(NamedTuple):
+    """Where a record's full line is stored: its job, the batch's seq, the record's seq."""
+
+    job_id: UUID
+    batch: int
+    seq: int
+
+
+class Reference(NamedTuple):
+    """A record decoded from a reference line: its bytes are at `location`."""
+
+    location: Location
 
 
 def encode(lines: list[bytes]) -> bytes:
-    """`lines`: one orjson-serialized `[seq,superseded,record]` each."""
+    """`lines`: one orjson-serialized `[seq,superseded,record]` each, or a `reference_line`."""
     return b"\n".join(lines)
 
 
+def line(seq: int, superseded: bool, raw_json: bytes) -> bytes:
+    return b"[%d,%s,%s]" % (seq, b"true" if superseded else b"false", raw_json)
+
+
+def reference_line(seq: int, superseded: bool, location: Location) -> bytes:
+    job_id, batch, record = location
+    return b'*[%d,%s,"%s",%d,%d]' % (seq, b"true" if superseded else b"false", job_id.hex.encode(), batch, record)
+
+
 def decode(blob: bytes, seqs: Container[int] | None = None) -> list[tuple[int, bool, Any]]:
-    """(seq, superseded, record) of every record, or of those whose seq is in `seqs`."""
+    """(seq, superseded, record) of every record, or of those whose seq is in `seqs`; the
+    record is a Reference where the batch refers to it (`resolve` reads those)."""
     data = blobs.unpack(blob)
     if data.startswith(_ARRAY_FORMAT):
         return [(seq, superseded, raw) for seq, superseded, raw in orjson.loads(data) if seqs is None or seq in seqs]
     decoded = []
-    for line in data.split(b"\n"):
-        if seqs is None or int(line[1 : line.index(b",")]) in seqs:
-            seq, superseded, raw = orjson.loads(line)
-            decoded.append((seq, superseded, raw))
+    for text in data.split(b"\n"):
+        referred = text[:1] == _REFERENCE
+        if seqs is None or int(text[1 + referred : text.index(b",")]) in seqs:
+            if referred:
+                seq, superseded, job_id, batch, record = orjson.loads(text[1:])
+                decoded.append((seq, superseded, Reference(Location(UUID(job_id), batch, record))))
+            else:
+                seq, superseded, raw = orjson.loads(text)
+                decoded.append((seq, superseded, raw))
     return decoded
 
 
-def raw_records(blob: bytes) -> list[bytes]:
-    """Each record's JSON as stored, unparsed, in order."""
+def references(blob: bytes) -> list[Location]:
+    """Every location the batch refers to, in order."""
+    return [raw.location for _seq, _superseded, raw in decode(blob) if isinstance(raw, Reference)]
+
+
+Records = Mapping[int, bytes]
+
+
+def raw_records(blob: bytes, fetch: Callable[[Location], Records] | None = None) -> list[bytes]:
+    """Each record's JSON as stored, unparsed, in order. `fetch(location)` gives the full
+    records (`by_seq`) of the batch at a location referred to; without it, a reference
+    raises LookupError."""
     data = blobs.unpack(blob)
     if data.startswith(_ARRAY_FORMAT):
         return [orjson.dumps(raw) for _seq, _superseded, raw in orjson.loads(data)]
+    return [_raw(text) if text[:1] != _REFERENCE else _referred(text, fetch) for text in data.split(b"\n")]
+
+
+def by_seq(blob: bytes) -> dict[int, bytes]:
+    """seq → JSON of every record the batch stores in full (references left out)."""
+    data = blobs.unpack(blob)
+    if data.startswith(_ARRAY_FORMAT):
+        return {seq: orjson.dumps(raw) for seq, _superseded, raw in orjson.loads(data)}
+    return {int(text[1 : text.index(b",")]): _raw(text) for text in data.split(b"\n") if text[:1] != _REFERENCE}
+
+
+def _raw(text: bytes) -> bytes:
     # After `[seq,` and `true,` or `false,` (neither holds a comma), up to the closing `]`.
-    return [line[line.index(b",", line.index(b",") + 1) + 1 : -1] for line in data.split(b"\n")]
+    return text[text.index(b",", text.index(b",") + 1) + 1 : -1]
+
+
+def _referred(text: bytes, fetch: Callable[[Location], Records] | None) -> bytes:
+    _seq, _superseded, job_id, batch, record = orjson.loads(text[1:])
+    location = Location(UUID(job_id), batch, record)
+    if fetch is None:
+        raise LookupError(f"record {record} of job {job_id} is referred to, and no stored batch was given to read it from")
+    try:
+        return fetch(location)[record]
+    except KeyError:
+        raise LookupError(f"record {record} is not stored in full in batch {batch} of job {job_id}") from None

@@ -25,7 +25,7 @@ from adapters import Registry, UnknownAdapter
 from app.db import transaction
 from app.models import ACTIVE_STATUSES, Job, JobBatch, JobStatus
 from adapters.base import Adapter
-from app.services import batch_contents, batch_records, entry_writes, manifests, postgres_writes, results
+from app.services import batch_contents, batch_records, entry_writes, manifests, postgres_writes, record_sources, results
 from app.services.ingest import (
     CREATED,
     DELETED,
@@ -40,6 +40,7 @@ from app.services.ingest import (
     identify_all,
     triage,
 )
+from app.services.batch_records import Location
 from app.services.record_checks import RecordLimits
 from app.timestamps import utcnow
 
@@ -152,17 +153,25 @@ def _decide_reading_all(
     """Planned before manifests, or fingerprinted by another version of the adapter than
     this worker runs (a deploy in progress): every record is read, none is fingerprinted."""
     with transaction(sessions) as session:
-        blob = _items_blob(session, job_id=job_id, seq=seq)
-    identified = identify_all(adapter, batch_records.decode(blob))
+        items, locations = record_sources.resolve(session, batch_records.decode(_items_blob(session, job_id=job_id, seq=seq)))
+    identified = identify_all(adapter, items)
     with transaction(sessions) as session:
         existing = _stored(session, claim, [i.identity.source_id for i in identified if i.identity is not None])
-    return decide(adapter, claim.options, identified, existing, limits)
+    decision = decide(adapter, claim.options, identified, existing, limits)
+    decision.locations.update(locations)
+    return decision
 
 
 def _decide_unread(sessions: sessionmaker[Session], started: _Started, limits: RecordLimits) -> Decision:
     """The records the manifest left undecided, read from the batch and added to its decision."""
     adapter, existing = started.adapter, started.existing
-    identified = identify_all(adapter, batch_records.decode(started.blob, started.unread))
+    items = batch_records.decode(started.blob, started.unread)
+    if any(isinstance(raw, batch_records.Reference) for _seq, _superseded, raw in items):
+        # Records stored by an earlier job whose entries changed since this batch was planned.
+        with transaction(sessions) as session:
+            items, locations = record_sources.resolve(session, items)
+        started.settled.locations.update(locations)  # type: ignore[union-attr]
+    identified = identify_all(adapter, items)
     # Ids the API could not tell but this worker can: look them up too.
     missing = [i.identity.source_id for i in identified if i.identity is not None and i.identity.source_id not in existing]
     if missing:
@@ -266,7 +275,7 @@ def apply_batch(session: Session, *, job_id: UUID, seq: int, claim: Claim, decis
         ).scalar_one_or_none()
         if done is None or done:
             raise _Abandoned("already applied")
-    outcomes = decision.outcomes + _write(session, job_id=job_id, claim=claim, decision=decision)
+    outcomes = decision.outcomes + _write(session, job_id=job_id, seq=seq, claim=claim, decision=decision)
     results.record(session, job_id=job_id, outcomes=outcomes)
     counts = Counter(o.status for o in outcomes) + Counter(o.action for o in outcomes if o.status == SUCCESS)
     now = utcnow()
@@ -309,7 +318,8 @@ def fail_job(session: Session, *, job_id: UUID, reason: str) -> bool:
     return failed is not None
 
 
-def _write(session: Session, *, job_id: UUID, claim: Claim, decision: Decision) -> list[Outcome]:
+def _write(session: Session, *, job_id: UUID, seq: int, claim: Claim, decision: Decision) -> list[Outcome]:
+    _locate(decision, job_id=job_id, seq=seq)
     # Sorted so that concurrent jobs on one knowledge base lock entry rows in the same order.
     writes = sorted(decision.writes, key=lambda w: w.record.source_id)
     written = entry_writes.upsert(
@@ -331,3 +341,15 @@ def _write(session: Session, *, job_id: UUID, claim: Claim, decision: Decision) 
         else:
             outcomes.append(Outcome(seq=d.seq, source_id=d.source_id, status=SKIPPED, action=UNCHANGED, detail="no entry with this id to delete"))
     return outcomes
+
+
+def _locate(decision: Decision, *, job_id: UUID, seq: int) -> None:
+    """Where each fingerprinted record written or refreshed is stored: this batch's own
+    line, or the line of an earlier job it refers to (never a reference: app/services/batch_records.py)."""
+    for w in decision.writes:
+        if w.source_hash is not None:
+            w.location = decision.locations.get(w.seq) or Location(job_id, seq, w.seq)
+    decision.refreshes = [
+        r._replace(location=decision.locations.get(r.seq) or Location(job_id, seq, r.seq)) if r.seq is not None else r
+        for r in decision.refreshes
+    ]

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Entry
 from app.services import postgres_writes
+from app.services.batch_records import Location
 from app.services.ingest import Delete, Refresh, Stored, Write
 from app.timestamps import utcnow
 
@@ -31,6 +32,9 @@ def _sqlite_upsert():  # type: ignore[no-untyped-def]
             **{name: stmt.excluded[name] for name in ("title", "content", "content_type", "metadata", "tags", "url")},
             "content_hash": stmt.excluded.content_hash,
             "source_hash": stmt.excluded.source_hash,
+            "record_job_id": stmt.excluded.record_job_id,
+            "record_batch": stmt.excluded.record_batch,
+            "record_seq": stmt.excluded.record_seq,
             "last_job_id": stmt.excluded.last_job_id,
             "updated_at": stmt.excluded.updated_at,
             "version": ENTRIES.c.version + 1,
@@ -94,10 +98,19 @@ def refresh_source_hashes(session: Session, *, refreshes: list[Refresh]) -> None
     statement = (
         update(ENTRIES)
         .where(ENTRIES.c.id == bindparam("entry_id"), ENTRIES.c.content_hash == bindparam("compared"))
-        .values(source_hash=bindparam("fingerprint"))
+        .values(
+            source_hash=bindparam("fingerprint"),
+            record_job_id=bindparam("record_job_id"),
+            record_batch=bindparam("record_batch"),
+            record_seq=bindparam("record_seq"),
+        )
     )
     session.connection().execute(
-        statement, [{"entry_id": r.entry_id, "compared": r.content_hash, "fingerprint": r.source_hash} for r in refreshes]
+        statement,
+        [
+            {"entry_id": r.entry_id, "compared": r.content_hash, "fingerprint": r.source_hash, **_location(r.location)}
+            for r in refreshes
+        ],
     )
 
 
@@ -135,8 +148,14 @@ def _row(write: Write, workspace_id: UUID, knowledge_base_id: UUID, job_id: UUID
         "url": record.url,
         "content_hash": write.content_hash,
         "source_hash": write.source_hash,
+        **_location(write.location),
         "version": 1,
         "last_job_id": job_id,
         "created_at": now,
         "updated_at": now,
     }
+
+
+def _location(location: Location | None) -> dict[str, object]:
+    job_id, batch, seq = location if location is not None else (None, None, None)
+    return {"record_job_id": job_id, "record_batch": batch, "record_seq": seq}

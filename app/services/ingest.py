@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 from uuid import UUID
 
 from adapters.base import Adapter, Identity, Record, RecordError
+from app.services.batch_records import Location
 from app.services.hashing import content_hash
 from app.services.manifests import Line
 from app.services.record_checks import RecordLimits, check_record
@@ -53,6 +54,8 @@ class Write:
     record: Record
     content_hash: str
     source_hash: str | None = None
+    # Where the raw record behind `source_hash` is stored (app/services/record_sources.py).
+    location: Location | None = None
 
 
 @dataclass(slots=True, kw_only=True)
@@ -68,6 +71,8 @@ class Refresh(NamedTuple):
     entry_id: UUID
     content_hash: str
     source_hash: str
+    seq: int | None = None
+    location: Location | None = None
 
 
 @dataclass(slots=True)
@@ -78,6 +83,8 @@ class Decision:
     # Records found unchanged by content but not by source hash: storing the fingerprint
     # lets the next re-run skip them without reading them.
     refreshes: list[Refresh] = field(default_factory=list)
+    # seq → where a record this batch refers to was read from (app/services/record_sources.py).
+    locations: dict[int, Location] = field(default_factory=dict)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -175,7 +182,7 @@ def _decide_write(
         if stored is not None and stored.content_hash == digest:
             decision.outcomes.append(_skip(item.seq, source_id, existing, "content unchanged"))
             if source_hash is not None and stored.source_hash != source_hash:
-                decision.refreshes.append(Refresh(stored.entry_id, stored.content_hash, source_hash))
+                decision.refreshes.append(Refresh(stored.entry_id, stored.content_hash, source_hash, item.seq))
             return
         record = record or adapter.normalize(item.raw, options)
         check_record(record, limits)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -12,11 +13,12 @@ from sqlalchemy import Connection, func, select, update
 from sqlalchemy.orm import Session
 
 from adapters import PayloadError, UnknownAdapter, registry
-from adapters.base import Adapter, Issue
+from adapters.base import Adapter, Identity, Issue
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import ACTIVE_STATUSES, Job, JobBatch, JobPayload, JobStatus
-from app.services import batch_contents, knowledge_bases, payloads, resubmissions
-from app.services.planning import Plan, plan_batches
+from app.services import batch_contents, knowledge_bases, payloads, record_sources, resubmissions
+from app.services.planning import Plan, identities, plan_batches, usable_id
+from app.services.record_sources import Known
 from app.timestamps import utcnow
 
 
@@ -75,7 +77,9 @@ def submit(session: Session, *, workspace_id: UUID, submission: Submission, batc
     The API runs the same steps with the planning outside any transaction, and copies
     the batches of an earlier job with the same payload instead of planning
     (app/api/job_creation.py)."""
-    planned = plan(validate(submission, max_records=max_records), batch_size=batch_size)
+    validated = validate(submission, max_records=max_records)
+    identified, known = stored_records(session, validated)
+    planned = plan(validated, batch_size=batch_size, identified=identified, known=known)
     return store(session, workspace_id=workspace_id, planned=planned)
 
 
@@ -102,11 +106,30 @@ def payload_digest(validated: Validated, *, batch_size: int) -> bytes:
     return resubmissions.digest(validated.adapter, validated.options, validated.submission.payload, batch_size=batch_size)
 
 
-def plan(validated: Validated, *, batch_size: int, digest: bytes | None = None) -> Planned:
+def stored_records(session: Session, validated: Validated) -> tuple[list[Identity | None], dict[str, Known]]:
+    """The records' identities, and what the knowledge base stores of their raw records
+    (app/services/record_sources.py): one index probe per record, before planning."""
+    identified = identities(validated.adapter, validated.items)
+    source_ids = list({source_id for identity in identified if (source_id := usable_id(identity)) is not None})
+    knowledge_base_id = validated.submission.knowledge_base_id
+    return identified, record_sources.known(session, knowledge_base_id=knowledge_base_id, source_ids=source_ids)
+
+
+def plan(
+    validated: Validated,
+    *,
+    batch_size: int,
+    digest: bytes | None = None,
+    identified: list[Identity | None] | None = None,
+    known: Mapping[str, Known] | None = None,
+) -> Planned:
     """Serialize, fingerprint and compress the batches: the CPU-heavy part (about a second
-    for 30 MB), which needs no database and so holds no connection or lock."""
+    for 30 MB), which needs no database and so holds no connection or lock. `identified`
+    and `known` come from `stored_records`."""
     try:
-        planned = plan_batches(validated.adapter, validated.items, batch_size=batch_size, options=validated.options)
+        planned = plan_batches(
+            validated.adapter, validated.items, batch_size=batch_size, options=validated.options, identified=identified, known=known
+        )
     except orjson.JSONEncodeError:
         raise InvalidInput("A record is nested too deeply to be stored", [Issue("data", "has a record nested too deeply")]) from None
     envelope = payloads.envelope(validated.submission.data, validated.items)
@@ -148,6 +171,7 @@ def store(session: Session, *, workspace_id: UUID, planned: Planned, request_dig
             session.add(
                 JobBatch(job_id=job.id, seq=seq, record_count=batch.record_count, items=batch.items, manifest=batch.manifest, enqueued_at=now)
             )
+        record_sources.remember(session, job_id=job.id, batches=planned.plan.sources)
     return Accepted(job, list(range(planned.batch_count)))
 
 
@@ -164,7 +188,12 @@ def stored_payload(session: Session | Connection, *, job_id: UUID) -> payloads.S
     row = session.execute(select(JobPayload.body, JobPayload.records_pointer).where(JobPayload.job_id == job_id)).first()
     if row is None:
         return None
-    return payloads.Stored(row.body, row.records_pointer, batch_contents.all_items(session, job_id=job_id))
+    return payloads.Stored(
+        row.body,
+        row.records_pointer,
+        batch_contents.all_items(session, job_id=job_id),
+        record_sources.referred_items(session, job_id=job_id),
+    )
 
 
 def list_page(session: Session, *, workspace_id: UUID, filters: JobFilter) -> tuple[int, list[Job]]:

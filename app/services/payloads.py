@@ -11,13 +11,14 @@ element, each the same object, so cheaply); anywhere else, the whole payload is 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 import orjson
 
-from app.services import batch_records, blobs
+from app.services import batch_records, blobs, record_sources
 
 WHOLE_PAYLOAD = ""
 # Where a fragment goes in JSON made around it: orjson and msgspec escape every control
@@ -32,6 +33,8 @@ class Stored:
     body: bytes
     records_pointer: str | None
     batches: list[bytes]
+    # (job id, batch) → stored records of the earlier batches these refer to (app/services/record_sources.py).
+    referred: Mapping[tuple[UUID, int], bytes] = field(default_factory=dict)
 
 
 def envelope(data: Any, items: list[Any]) -> tuple[bytes, str | None]:
@@ -58,16 +61,19 @@ class Spliced:
     head: bytes
     tail: bytes
     batches: list[bytes] | None
+    referred: Mapping[tuple[UUID, int], bytes] = field(default_factory=dict)
 
     def pieces(self) -> Iterator[bytes]:
         """The payload as submitted (re-serialized), one batch's records at a time: a 30 MB
-        payload is never whole in memory, nor are the batches decompressed all at once."""
+        payload is never whole in memory, nor are the batches decompressed all at once
+        (of the batches referred to, the last few read stay decompressed)."""
         if self.batches is None:
             yield self.head
             return
+        fetch = record_sources.Fetcher(self.referred)
         head, separator = self.head, b"["
         for blob in self.batches:
-            yield head + separator + b",".join(batch_records.raw_records(blob))
+            yield head + separator + b",".join(batch_records.raw_records(blob, fetch))
             head, separator = b"", b","
         yield head + (b"[]" if separator == b"[" else b"]") + self.tail
 
@@ -78,12 +84,12 @@ def splice(stored: Stored) -> Spliced:
     if stored.records_pointer is None:
         return Spliced(blobs.unpack(stored.body), b"", None)
     if stored.records_pointer == WHOLE_PAYLOAD:
-        return Spliced(b"", b"", stored.batches)
+        return Spliced(b"", b"", stored.batches, stored.referred)
     outer = orjson.loads(blobs.unpack(stored.body))
     token = stored.records_pointer[1:].replace("~1", "/").replace("~0", "~")
     outer[int(token) if isinstance(outer, list) else token] = orjson.Fragment(HOLE)
     head, tail = orjson.dumps(outer).split(HOLE)
-    return Spliced(head, tail, stored.batches)
+    return Spliced(head, tail, stored.batches, stored.referred)
 
 
 def reassemble(stored: Stored) -> bytes:

@@ -10,13 +10,15 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 import orjson
 
 from adapters.base import Adapter, Identity
 from app.services import batch_records, blobs, manifests
+from app.services.record_sources import Known
 
 # A batch also ends before this much raw JSON: 500 generic-json records of a few KB stay
 # one batch, while 500 content-hub pages of ~100 KB (a minute of HTML conversion) become
@@ -25,8 +27,8 @@ MAX_BATCH_BYTES = 4 * 1024 * 1024
 # Part of every job's payload digest (app/services/resubmissions.py): bump it whenever what
 # this module or app/services/manifests.py stores for a batch changes, so that a payload
 # submitted again is planned anew rather than copied in the old form. 2: a line per
-# record (app/services/batch_records.py).
-PLAN_FORMAT = 2
+# record (app/services/batch_records.py). 3: references to records stored before.
+PLAN_FORMAT = 3
 # zstd releases the GIL: batches are compressed on these threads while the request's
 # thread serializes and fingerprints the next ones (compression is a third of the API's
 # CPU per job). At most this many serialized batches wait, which bounds the memory.
@@ -52,17 +54,37 @@ class PlannedBatch:
 class Plan:
     record_count: int
     batches: list[PlannedBatch]
+    # (job id, batch) of every earlier batch these batches refer to for records' bytes.
+    sources: set[tuple[UUID, int]] = field(default_factory=set)
 
 
-def plan_batches(adapter: Adapter, items: list[Any], *, batch_size: int, options: Mapping[str, Any] | None = None) -> Plan:
+def identities(adapter: Adapter, items: list[Any]) -> list[Identity | None]:
+    return [_identity_or_none(adapter, item) for item in items]
+
+
+def plan_batches(
+    adapter: Adapter,
+    items: list[Any],
+    *,
+    batch_size: int,
+    options: Mapping[str, Any] | None = None,
+    identified: list[Identity | None] | None = None,
+    known: Mapping[str, Known] | None = None,
+) -> Plan:
     """Batches of at most `batch_size` records and, unless one record alone is larger,
     MAX_BATCH_BYTES; each is serialized and compressed as soon as it is full, so no more
     than one batch of serialized records is held at a time. `options` are the job's
-    parsed options, part of every record's fingerprint."""
-    identities = [_identity_or_none(adapter, item) for item in items]
-    last_index = {identity.source_id: index for index, identity in enumerate(identities) if identity is not None}
+    parsed options, part of every record's fingerprint; `identified` the items'
+    `identities`, when the caller has them. A record whose fingerprint is that of the
+    stored record `known` gives for its source id is planned as a reference to it
+    (app/services/record_sources.py); its size still counts towards MAX_BATCH_BYTES, so
+    a batch holds the same records whether or not they were stored before."""
+    identified = identified if identified is not None else identities(adapter, items)
+    known = known or {}
+    last_index = {identity.source_id: index for index, identity in enumerate(identified) if identity is not None}
     fingerprint = manifests.Fingerprinter(adapter, options or {})
     batches: list[PlannedBatch] = []
+    sources: set[tuple[UUID, int]] = set()
     pending: deque[_Pending] = deque()
     parts: list[bytes] = []
     lines: list[manifests.Line] = []
@@ -74,15 +96,21 @@ def plan_batches(adapter: Adapter, items: list[Any], *, batch_size: int, options
             if len(pending) > COMPRESSION_THREADS:
                 batches.append(_finished(pending.popleft()))
             parts, lines, size = [], [], 0
-        identity = identities[index]
+        identity = identified[index]
         superseded = identity is not None and last_index[identity.source_id] != index
-        parts.append(b"[%d,%s,%s]" % (index, b"true" if superseded else b"false", encoded))
-        lines.append(_line(index, identity, superseded, fingerprint(encoded)))
+        line = _line(index, identity, superseded, fingerprint(encoded))
+        stored = known.get(line.source_id) if line.source_id is not None else None
+        if stored is not None and stored.fingerprint == line.fingerprint:
+            parts.append(batch_records.reference_line(index, superseded, stored.location))
+            sources.add((stored.location.job_id, stored.location.batch))
+        else:
+            parts.append(batch_records.line(index, superseded, encoded))
+        lines.append(line)
         size += len(encoded)
     if parts:
         pending.append(_batch(parts, lines))
     batches.extend(_finished(p) for p in pending)
-    return Plan(record_count=len(items), batches=batches)
+    return Plan(record_count=len(items), batches=batches, sources=sources)
 
 
 def _batch(parts: list[bytes], lines: list[manifests.Line]) -> _Pending:
@@ -93,11 +121,15 @@ def _finished(pending: _Pending) -> PlannedBatch:
     return PlannedBatch(pending.record_count, pending.items.result(), pending.manifest)
 
 
-def _line(seq: int, identity: Identity | None, superseded: bool, fingerprint: str) -> manifests.Line:
-    # An id the worker would refuse goes without one: the worker reads the record and says why.
+def usable_id(identity: Identity | None) -> str | None:
+    """The record's source id, None for one the worker would refuse: the worker then reads
+    the record and says why."""
     usable = identity is not None and isinstance(identity.source_id, str) and "\x00" not in identity.source_id
-    source_id = identity.source_id if usable else None  # type: ignore[union-attr]
-    return manifests.Line(seq, source_id, bool(identity and identity.deleted), superseded, fingerprint)
+    return identity.source_id if usable else None  # type: ignore[union-attr]
+
+
+def _line(seq: int, identity: Identity | None, superseded: bool, fingerprint: str) -> manifests.Line:
+    return manifests.Line(seq, usable_id(identity), bool(identity and identity.deleted), superseded, fingerprint)
 
 
 def _identity_or_none(adapter: Adapter, item: Any) -> Identity | None:

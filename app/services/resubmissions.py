@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session
 from adapters import registry
 from adapters.base import Adapter
 from app.models import Job, JobBatch, JobPayload
-from app.services import batch_contents, knowledge_bases
+from app.services import batch_contents, knowledge_bases, record_sources
 from app.services.planning import MAX_BATCH_BYTES, PLAN_FORMAT
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -181,3 +181,4 @@ def copy_batches(session: Session, *, earlier: Earlier, job_id: UUID, now: datet
     copied = len(session.execute(insert(batches).from_select(_COPIED, rows).returning(batches.c.seq)).all())
     if copied != earlier.batch_count:
         raise EarlierBatchesGone(f"job {earlier.job_id} has {copied} of its {earlier.batch_count} batches with manifests")
+    record_sources.copy(session, earlier_job_id=earlier.job_id, job_id=job_id)

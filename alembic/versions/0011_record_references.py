@@ -1,0 +1,96 @@
+"""Record references: a record the knowledge base already holds is stored once, not again per job
+
+Revision ID: 0011_record_references
+Revises: 0010_batch_origins
+Create Date: 2026-12-07
+
+entries.record_job_id / record_batch / record_seq say where the raw record behind an
+entry's source_hash is stored; job_record_sources keeps each batch that other jobs'
+batches refer to (app/services/batch_records.py) from being deleted. Entries written
+before this revision have no location: their next matching record is stored in full.
+
+The downgrade puts every referred record's bytes back into the batches that refer to it,
+in the line format planning.PLAN_FORMAT 2 reads, then drops the columns and table.
+"""
+from collections.abc import Sequence
+
+import orjson
+import sqlalchemy as sa
+import zstandard
+
+from alembic import op
+
+revision: str = '0011_record_references'
+down_revision: str | None = '0010_batch_origins'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('entries') as batch:
+        batch.add_column(sa.Column('record_job_id', sa.Uuid(), nullable=True))
+        batch.add_column(sa.Column('record_batch', sa.Integer(), nullable=True))
+        batch.add_column(sa.Column('record_seq', sa.Integer(), nullable=True))
+    op.create_table(
+        'job_record_sources',
+        sa.Column('job_id', sa.Uuid(), sa.ForeignKey('jobs.id', ondelete='CASCADE'), primary_key=True),
+        sa.Column('source_job_id', sa.Uuid(), primary_key=True),
+        sa.Column('source_batch', sa.Integer(), primary_key=True),
+        sa.ForeignKeyConstraint(
+            ['source_job_id', 'source_batch'], ['job_batches.job_id', 'job_batches.seq'], name='fk_job_record_sources_batch'
+        ),
+    )
+
+
+def downgrade() -> None:
+    _resolve_references()
+    op.drop_table('job_record_sources')
+    with op.batch_alter_table('entries') as batch:
+        batch.drop_column('record_seq')
+        batch.drop_column('record_batch')
+        batch.drop_column('record_job_id')
+
+
+def _unpack(blob: bytes) -> bytes:
+    return zstandard.decompress(blob) if blob[:4] == _MAGIC else blob
+
+
+def _items(conn: sa.Connection, job_id: object, seq: int) -> bytes:
+    return conn.execute(
+        sa.text("""
+            SELECT coalesce(b.items, o.items) FROM job_batches AS b
+            LEFT JOIN job_batches AS o ON o.job_id = b.origin_job_id AND o.seq = b.seq
+            WHERE b.job_id = :job_id AND b.seq = :seq
+        """),
+        {"job_id": job_id, "seq": seq},
+    ).scalar_one()
+
+
+def _resolve_references() -> None:
+    """Rewrites, one batch at a time, each batch holding reference lines (`*[seq,superseded,"job",batch,record]`)."""
+    conn = op.get_bind()
+    referring = conn.execute(sa.text("SELECT DISTINCT job_id FROM job_record_sources")).scalars().all()
+    for job_id in referring:
+        seqs = conn.execute(
+            sa.text("SELECT seq FROM job_batches WHERE job_id = :job_id AND items IS NOT NULL ORDER BY seq"), {"job_id": job_id}
+        ).scalars().all()
+        for seq in seqs:
+            data = _unpack(_items(conn, job_id, seq))
+            if data.startswith(b"[[") or b"\n*" not in b"\n" + data:
+                continue
+            lines = []
+            for line in data.split(b"\n"):
+                if line.startswith(b"*"):
+                    own, superseded, source_job, source_batch, record = orjson.loads(line[1:])
+                    source = _unpack(_items(conn, source_job, source_batch))
+                    prefix = b"[%d," % record
+                    found = next(other for other in source.split(b"\n") if other.startswith(prefix))
+                    raw = found[found.index(b",", found.index(b",") + 1) + 1 : -1]
+                    line = b"[%d,%s,%s]" % (own, b"true" if superseded else b"false", raw)
+                lines.append(line)
+            conn.execute(
+                sa.text("UPDATE job_batches SET items = :items WHERE job_id = :job_id AND seq = :seq"),
+                {"items": zstandard.compress(b"\n".join(lines), 1), "job_id": job_id, "seq": seq},
+            )
