@@ -16,8 +16,9 @@ from sqlalchemy import func, select, update
 from adapters.generic_json import GenericJsonAdapter
 from app.db import transaction
 from app.models import Entry, JobBatch
-from app.services import manifests
+from app.services import batch_records, manifests
 from tests.test_content_hub_jobs import doc
+from tests.test_resubmissions import items_of
 
 UNREADABLE = b"\x28\xb5\x2f\xfd not a zstd frame"
 
@@ -197,6 +198,9 @@ def test_a_job_planned_with_another_adapter_version_is_read_whole(service):
     service.run(kb, records(3))
     service.pause_worker()
     job_id = service.submit(kb, [*records(2), {"id": "r2", "title": "x", "content": "changed"}])
+    # The unchanged records are references to the first job's batch, read from there too.
+    referred = [raw for items in items_of(service, job_id) for _seq, _superseded, raw in batch_records.decode(items)]
+    assert [isinstance(raw, batch_records.Reference) for raw in referred] == [True, True, False]
     with transaction(service.runtime.sessions) as session:
         session.execute(update(Job).where(Job.id == UUID(job_id)).values(adapter_version="0.0.1"))
         session.execute(update(JobBatch).where(JobBatch.job_id == UUID(job_id)).values(manifest=b"not a manifest"))
