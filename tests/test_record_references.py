@@ -31,6 +31,19 @@ def settings_overrides():
     return {"batch_size": 3}
 
 
+def _loader(stored: dict, loads: list | None = None):  # type: ignore[no-untyped-def]
+    """record_sources.Fetcher's `load` over blobs in hand; `loads` collects what it was asked for."""
+
+    def load(job_id: UUID, batch: int) -> bytes:
+        if loads is not None:
+            loads.append((job_id, batch))
+        if (job_id, batch) not in stored:
+            raise LookupError(f"batch {batch} of job {job_id} is not stored")
+        return stored[job_id, batch]
+
+    return load
+
+
 def _known(records, location_of):  # type: ignore[no-untyped-def]
     fingerprint = manifests.Fingerprinter(ADAPTER, {})
     return {r["id"]: record_sources.Known(fingerprint(orjson.dumps(r)), location_of(i)) for i, r in enumerate(records)}
@@ -68,22 +81,33 @@ def test_raw_records_read_references_from_the_batches_referred_to():
     (stored,) = plan_batches(ADAPTER, RECORDS, batch_size=10).batches
     planned = plan_batches(ADAPTER, CHANGED, batch_size=10, known=_known(RECORDS, lambda i: Location(earlier, 0, i)))
     (batch,) = planned.batches
-    fetch = record_sources.Fetcher({(earlier, 0): stored.items})
+    fetch = record_sources.Fetcher(_loader({(earlier, 0): stored.items}))
     assert batch_records.raw_records(batch.items, fetch) == [orjson.dumps(r) for r in CHANGED]
     assert batch_records.by_seq(batch.items) == {2: orjson.dumps(CHANGED[2])}
     with pytest.raises(LookupError):
         batch_records.raw_records(batch.items)  # nothing to read the references from
     with pytest.raises(LookupError):
-        batch_records.raw_records(batch.items, record_sources.Fetcher({}))
+        batch_records.raw_records(batch.items, record_sources.Fetcher(_loader({})))
     with pytest.raises(LookupError):  # the batch referred to has no full line for that record
-        batch_records.raw_records(batch.items, record_sources.Fetcher({(earlier, 0): batch.items}))
+        batch_records.raw_records(batch.items, record_sources.Fetcher(_loader({(earlier, 0): batch.items})))
 
 
 def test_a_reference_to_a_batch_in_the_array_format_reads_its_record():
     earlier = uuid4()
     array = blobs.pack(b"[" + b",".join(orjson.dumps([i, False, r]) for i, r in enumerate(RECORDS)) + b"]")
     (batch,) = plan_batches(ADAPTER, RECORDS, batch_size=10, known=_known(RECORDS, lambda i: Location(earlier, 0, i))).batches
-    assert batch_records.raw_records(batch.items, record_sources.Fetcher({(earlier, 0): array})) == [orjson.dumps(r) for r in RECORDS]
+    assert batch_records.raw_records(batch.items, record_sources.Fetcher(_loader({(earlier, 0): array}))) == [orjson.dumps(r) for r in RECORDS]
+
+
+def test_only_the_last_few_batches_referred_to_stay_decoded():
+    """Memory stays bounded whatever a job refers to: a batch read long ago is read again."""
+    earlier = uuid4()
+    stored = {(earlier, n): plan_batches(ADAPTER, RECORDS, batch_size=10).batches[0].items for n in range(3)}
+    loads: list = []
+    fetch = record_sources.Fetcher(_loader(stored, loads), keep=2)
+    for n in (0, 1, 0, 1, 2, 0):
+        assert fetch(Location(earlier, n, 4))[4] == orjson.dumps(RECORDS[4])
+    assert loads == [(earlier, 0), (earlier, 1), (earlier, 2), (earlier, 0)]
 
 
 # Through the service

@@ -184,7 +184,9 @@ def get(session: Session, *, workspace_id: UUID, job_id: UUID) -> Job:
 
 def stored_payload(session: Session | Connection, *, job_id: UUID) -> payloads.Stored | None:
     """Read in one go (about a third of the payload's size, compressed), so that no
-    connection is held while the payload is sent (payloads.Spliced.pieces)."""
+    connection is held while the payload is sent (payloads.Spliced.pieces); records stored
+    by earlier jobs are read from their batches as the payload is sent, each batch on a
+    connection taken for that read (record_sources.reader)."""
     row = session.execute(select(JobPayload.body, JobPayload.records_pointer).where(JobPayload.job_id == job_id)).first()
     if row is None:
         return None
@@ -192,7 +194,7 @@ def stored_payload(session: Session | Connection, *, job_id: UUID) -> payloads.S
         row.body,
         row.records_pointer,
         batch_contents.all_items(session, job_id=job_id),
-        record_sources.referred_items(session, job_id=job_id),
+        record_sources.reader(session.get_bind() if isinstance(session, Session) else session.engine),
     )
 
 

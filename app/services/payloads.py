@@ -11,8 +11,8 @@ element, each the same object, so cheaply); anywhere else, the whole payload is 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -33,8 +33,8 @@ class Stored:
     body: bytes
     records_pointer: str | None
     batches: list[bytes]
-    # (job id, batch) → stored records of the earlier batches these refer to (app/services/record_sources.py).
-    referred: Mapping[tuple[UUID, int], bytes] = field(default_factory=dict)
+    # Reads a batch these refer to, by (job id, batch) (app/services/record_sources.py).
+    load_referred: Callable[[UUID, int], bytes] | None = None
 
 
 def envelope(data: Any, items: list[Any]) -> tuple[bytes, str | None]:
@@ -61,7 +61,7 @@ class Spliced:
     head: bytes
     tail: bytes
     batches: list[bytes] | None
-    referred: Mapping[tuple[UUID, int], bytes] = field(default_factory=dict)
+    load_referred: Callable[[UUID, int], bytes] | None = None
 
     def pieces(self) -> Iterator[bytes]:
         """The payload as submitted (re-serialized), one batch's records at a time: a 30 MB
@@ -70,7 +70,7 @@ class Spliced:
         if self.batches is None:
             yield self.head
             return
-        fetch = record_sources.Fetcher(self.referred)
+        fetch = record_sources.Fetcher(self.load_referred) if self.load_referred is not None else None
         head, separator = self.head, b"["
         for blob in self.batches:
             yield head + separator + b",".join(batch_records.raw_records(blob, fetch))
@@ -84,12 +84,12 @@ def splice(stored: Stored) -> Spliced:
     if stored.records_pointer is None:
         return Spliced(blobs.unpack(stored.body), b"", None)
     if stored.records_pointer == WHOLE_PAYLOAD:
-        return Spliced(b"", b"", stored.batches, stored.referred)
+        return Spliced(b"", b"", stored.batches, stored.load_referred)
     outer = orjson.loads(blobs.unpack(stored.body))
     token = stored.records_pointer[1:].replace("~1", "/").replace("~0", "~")
     outer[int(token) if isinstance(outer, list) else token] = orjson.Fragment(HOLE)
     head, tail = orjson.dumps(outer).split(HOLE)
-    return Spliced(head, tail, stored.batches, stored.referred)
+    return Spliced(head, tail, stored.batches, stored.load_referred)
 
 
 def reassemble(stored: Stored) -> bytes:

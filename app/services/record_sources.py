@@ -12,14 +12,15 @@ every batch referred to while a job refers to it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 from uuid import UUID
 
 import orjson
-from sqlalchemy import Connection, insert, literal, select, tuple_
+from sqlalchemy import Connection, Engine, insert, literal, select, tuple_
 from sqlalchemy.orm import Session
 
+from app.db import reading
 from app.models import Entry, JobBatch, JobRecordSource
 from app.services import batch_contents, batch_records, postgres_writes
 from app.services.batch_records import Location, Reference
@@ -86,24 +87,35 @@ def copy(session: Session, *, earlier_job_id: UUID, job_id: UUID) -> None:
     session.execute(insert(SOURCES).from_select(["job_id", "source_job_id", "source_batch"], rows))
 
 
-def referred_items(session: Session | Connection, *, job_id: UUID) -> dict[tuple[UUID, int], bytes]:
-    """(job id, batch) → stored records, of every batch the job's batches refer to."""
-    statement = batch_contents.with_origin(
-        select(JobBatch.job_id, JobBatch.seq, batch_contents.ITEMS)
-        .select_from(SOURCES)
-        .join(JobBatch, (JobBatch.job_id == SOURCES.c.source_job_id) & (JobBatch.seq == SOURCES.c.source_batch))
-    ).where(SOURCES.c.job_id == job_id)
-    return {(source_job_id, seq): items for source_job_id, seq, items in session.execute(statement)}
+def referred_batch(connection: Session | Connection, job_id: UUID, batch: int) -> bytes:
+    """The stored records of a batch referred to (LookupError if it is not there)."""
+    statement = batch_contents.with_origin(select(batch_contents.ITEMS)).where(JobBatch.job_id == job_id, JobBatch.seq == batch)
+    blob = connection.execute(statement).scalar_one_or_none()
+    if blob is None:
+        raise LookupError(f"batch {batch} of job {job_id} is referred to but not stored")
+    return blob
+
+
+def reader(engine: Engine) -> Callable[[UUID, int], bytes]:
+    """Reads a batch referred to on a connection of its own, taken for that read only:
+    `includePayload` sends the payload holding none."""
+
+    def load(job_id: UUID, batch: int) -> bytes:
+        with reading(engine) as connection:
+            return referred_batch(connection, job_id, batch)
+
+    return load
 
 
 class Fetcher:
-    """Reads the batches referred to, each decompressed and split once, for `raw_records`.
+    """The batches referred to, each read, decompressed and split once, for `raw_records`.
 
-    `stored` maps (job id, batch) to the batch's stored blob; the last few batches read stay
-    decoded, as a batch's references mostly point into one or two earlier batches."""
+    `load(job_id, batch)` gives a batch's stored blob. Only the last `keep` batches read
+    stay decoded, which bounds the memory whatever a job refers to; references mostly
+    point into one or two earlier batches at a time, in order."""
 
-    def __init__(self, stored: Mapping[tuple[UUID, int], bytes], keep: int = 4) -> None:
-        self._stored = stored
+    def __init__(self, load: Callable[[UUID, int], bytes], keep: int = 4) -> None:
+        self._load = load
         self._keep = keep
         self._decoded: dict[tuple[UUID, int], dict[int, bytes]] = {}
 
@@ -111,10 +123,7 @@ class Fetcher:
         key = (location.job_id, location.batch)
         records = self._decoded.pop(key, None)
         if records is None:
-            blob = self._stored.get(key)
-            if blob is None:
-                raise LookupError(f"batch {location.batch} of job {location.job_id} is referred to but not stored")
-            records = batch_records.by_seq(blob)
+            records = batch_records.by_seq(self._load(*key))
             if len(self._decoded) >= self._keep:
                 del self._decoded[next(iter(self._decoded))]
         self._decoded[key] = records
@@ -124,13 +133,9 @@ class Fetcher:
 def resolve(session: Session, items: list[tuple[int, bool, Any]]) -> tuple[list[tuple[int, bool, Any]], dict[int, Location]]:
     """`items` (batch_records.decode) with every Reference replaced by the record it refers
     to, parsed, and seq → location of those records, whose entries are then written from there."""
-    wanted = {(raw.location.job_id, raw.location.batch) for _seq, _superseded, raw in items if isinstance(raw, Reference)}
-    if not wanted:
+    if not any(isinstance(raw, Reference) for _seq, _superseded, raw in items):
         return items, {}
-    statement = batch_contents.with_origin(select(JobBatch.job_id, JobBatch.seq, batch_contents.ITEMS)).where(
-        tuple_(JobBatch.job_id, JobBatch.seq).in_(sorted(wanted))
-    )
-    fetch = Fetcher({(job_id, seq): blob for job_id, seq, blob in session.execute(statement)}, keep=len(wanted))
+    fetch = Fetcher(lambda job_id, batch: referred_batch(session, job_id, batch))
     resolved, locations = [], {}
     for seq, superseded, raw in items:
         if isinstance(raw, Reference):
