@@ -129,8 +129,7 @@ class JobRecordSource(SQLModel, table=True):
 
     A record the knowledge base already holds, unchanged since that batch stored it, is
     planned as a reference to it (`app.services.batch_records`) rather than stored again;
-    this row keeps the batch referred to from being deleted while the job exists, and
-    tells `includePayload` which batches to read besides the job's own.
+    this row keeps the batch referred to from being deleted while the job exists.
     """
 
     __tablename__ = "job_record_sources"
