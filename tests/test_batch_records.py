@@ -85,3 +85,9 @@ def test_jobs_planned_in_the_array_format_are_processed_and_read_back(service, m
     assert {e["sourceId"]: e["content"] for e in service.entries(kb)}["r4"] == "changed"
     job = service.client.get(f"/api/v2/data-ingestion/jobs/{job_id}", params={"includePayload": "true"}).json()
     assert job["payload"] == {"records": changed}
+    # This release's next run refers to those records where the earlier release stored them.
+    later = service.run(kb, {"records": changed, "run": 3})
+    assert later["data"]["progress"]["skipped"] == 5
+    assert all(isinstance(raw, batch_records.Reference) for items in items_of(service, later["id"]) for _s, _f, raw in batch_records.decode(items))
+    job = service.client.get(f"/api/v2/data-ingestion/jobs/{later['id']}", params={"includePayload": "true"}).json()
+    assert job["payload"] == {"records": changed, "run": 3}

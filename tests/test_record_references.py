@@ -32,7 +32,7 @@ def settings_overrides():
 
 
 def _loader(stored: dict, loads: list | None = None):  # type: ignore[no-untyped-def]
-    """record_sources.Fetcher's `load` over blobs in hand; `loads` collects what it was asked for."""
+    """A `load` (batch_records.Load) over blobs in hand; `loads` collects what it was asked for."""
 
     def load(job_id: UUID, batch: int) -> bytes:
         if loads is not None:
@@ -73,7 +73,6 @@ def test_a_reference_keeps_the_superseded_flag_and_only_asked_for_lines_are_pars
     (batch,) = plan_batches(ADAPTER, records, batch_size=5, known=_known(records[:1], lambda i: Location(earlier, 3, 9))).batches
     assert batch_records.decode(batch.items) == [(0, True, Reference(Location(earlier, 3, 9))), (1, False, records[1])]
     assert batch_records.decode(batch.items, {1}) == [(1, False, records[1])]
-    assert batch_records.references(batch.items) == [Location(earlier, 3, 9)]
 
 
 def test_raw_records_read_references_from_the_batches_referred_to():
@@ -81,33 +80,37 @@ def test_raw_records_read_references_from_the_batches_referred_to():
     (stored,) = plan_batches(ADAPTER, RECORDS, batch_size=10).batches
     planned = plan_batches(ADAPTER, CHANGED, batch_size=10, known=_known(RECORDS, lambda i: Location(earlier, 0, i)))
     (batch,) = planned.batches
-    fetch = record_sources.Fetcher(_loader({(earlier, 0): stored.items}))
-    assert batch_records.raw_records(batch.items, fetch) == [orjson.dumps(r) for r in CHANGED]
+    assert batch_records.raw_records(batch.items, _loader({(earlier, 0): stored.items})) == [orjson.dumps(r) for r in CHANGED]
     assert batch_records.by_seq(batch.items) == {2: orjson.dumps(CHANGED[2])}
     with pytest.raises(LookupError):
         batch_records.raw_records(batch.items)  # nothing to read the references from
     with pytest.raises(LookupError):
-        batch_records.raw_records(batch.items, record_sources.Fetcher(_loader({})))
+        batch_records.raw_records(batch.items, _loader({}))
     with pytest.raises(LookupError):  # the batch referred to has no full line for that record
-        batch_records.raw_records(batch.items, record_sources.Fetcher(_loader({(earlier, 0): batch.items})))
+        batch_records.raw_records(batch.items, _loader({(earlier, 0): batch.items}))
 
 
 def test_a_reference_to_a_batch_in_the_array_format_reads_its_record():
     earlier = uuid4()
     array = blobs.pack(b"[" + b",".join(orjson.dumps([i, False, r]) for i, r in enumerate(RECORDS)) + b"]")
     (batch,) = plan_batches(ADAPTER, RECORDS, batch_size=10, known=_known(RECORDS, lambda i: Location(earlier, 0, i))).batches
-    assert batch_records.raw_records(batch.items, record_sources.Fetcher(_loader({(earlier, 0): array}))) == [orjson.dumps(r) for r in RECORDS]
+    assert batch_records.raw_records(batch.items, _loader({(earlier, 0): array})) == [orjson.dumps(r) for r in RECORDS]
 
 
-def test_only_the_last_few_batches_referred_to_stay_decoded():
-    """Memory stays bounded whatever a job refers to: a batch read long ago is read again."""
-    earlier = uuid4()
-    stored = {(earlier, n): plan_batches(ADAPTER, RECORDS, batch_size=10).batches[0].items for n in range(3)}
+def test_each_batch_referred_to_is_read_once_per_batch_whatever_the_order():
+    """After many nightly runs a batch's records are spread over many earlier batches, in
+    no order: each is still read once, and the records come back in the batch's order."""
+    nights = [uuid4() for _ in range(3)]
+    stored = {(night, 0): plan_batches(ADAPTER, RECORDS, batch_size=10).batches[0].items for night in nights}
+    known = _known(RECORDS, lambda i: Location(nights[i % 3], 0, i))
+    (batch,) = plan_batches(ADAPTER, RECORDS, batch_size=10, known=known).batches
     loads: list = []
-    fetch = record_sources.Fetcher(_loader(stored, loads), keep=2)
-    for n in (0, 1, 0, 1, 2, 0):
-        assert fetch(Location(earlier, n, 4))[4] == orjson.dumps(RECORDS[4])
-    assert loads == [(earlier, 0), (earlier, 1), (earlier, 2), (earlier, 0)]
+    assert batch_records.raw_records(batch.items, _loader(stored, loads)) == [orjson.dumps(r) for r in RECORDS]
+    assert sorted(loads) == sorted((night, 0) for night in nights)
+    items, locations = record_sources.resolve(_loader(stored, loads), batch_records.decode(batch.items, {1, 2, 4}))
+    assert items == [(i, False, RECORDS[i]) for i in (1, 2, 4)]
+    assert locations == {i: Location(nights[i % 3], 0, i) for i in (1, 2, 4)}
+    assert len(loads) == 3 + 2  # nights 1 and 2 hold records 1, 2 and 4
 
 
 # Through the service
@@ -212,7 +215,11 @@ def test_a_batch_referred_to_cannot_be_deleted_and_one_gone_is_stored_again(serv
 def test_downgrading_puts_the_records_referred_to_back(service):
     kb = service.create_kb()
     service.run(kb, RECORDS)
-    second = service.run(kb, CHANGED)["id"]
+    body = {"adapterType": "generic-json", "knowledgeBaseId": kb, "data": {"records": CHANGED}}
+    second = service.client.post(JOBS, json=body).json()["jobId"]
+    service.wait(second)
+    copy = service.client.post(JOBS, json=body).json()["jobId"]  # shares the second job's batches
+    service.wait(copy)
     service.pause_worker()
     _alembic(service, "downgrade", "0010_batch_origins")
     with service.runtime.engine.connect() as connection:
@@ -221,6 +228,44 @@ def test_downgrading_puts_the_records_referred_to_back(service):
         lines = [line for (items,) in rows for line in blobs.unpack(items).split(b"\n")]
     assert [orjson.loads(line) for line in lines] == [[i, False, r] for i, r in enumerate(CHANGED)]
     _alembic(service, "upgrade", "head")
-    assert _payload(service, second) == {"records": CHANGED}
+    assert _payload(service, second) == _payload(service, copy) == {"records": CHANGED}
     service.resume_worker()
     assert service.run(kb, CHANGED)["data"]["progress"]["skipped"] == 7
+
+
+def test_a_record_stored_in_a_copied_batch_is_referred_to_there(service):
+    """A resent request's batches hold no records of their own (their origin's do): an
+    entry written from one says so, and a later reference reads through it."""
+    kb = service.create_kb()
+    body = {"adapterType": "generic-json", "knowledgeBaseId": kb, "data": {"records": RECORDS}}
+    first = service.client.post(JOBS, json=body).json()["jobId"]
+    service.wait(first)
+    service.run(kb, CHANGED)  # r2 changes
+    resent = service.client.post(JOBS, json=body).json()["jobId"]  # the first request's bytes again: a copy
+    assert service.wait(resent)["result"]["entriesUpdated"] == 1  # r2 back, read from the copy's batch
+    assert _locations(service, kb)["r2"] == Location(UUID(resent), 0, 2)
+    later = service.run(kb, {"records": RECORDS, "run": 4})
+    assert later["data"]["progress"]["skipped"] == 7
+    assert (UUID(resent), 0) in _sources(service, later["id"])
+    assert _payload(service, later["id"]) == {"records": RECORDS, "run": 4}
+    with pytest.raises(IntegrityError), transaction(service.runtime.sessions) as session:
+        session.execute(delete(Job).where(Job.id == UUID(resent)))
+
+
+def test_a_fingerprint_changed_without_its_location_is_never_referred_to(service):
+    """An entry's source_hash changed by other code (a worker of the release before, during
+    a deploy) leaves record_hash and the location as they were: a record is referred to
+    only where the bytes stored have its own fingerprint."""
+    kb = service.create_kb()
+    service.run(kb, RECORDS)
+    fingerprint = manifests.Fingerprinter(ADAPTER, {})(orjson.dumps(CHANGED[2]))
+    with transaction(service.runtime.sessions) as session:  # as an older worker writes CHANGED[2]
+        session.execute(
+            update(Entry)
+            .where(Entry.knowledge_base_id == UUID(kb), Entry.source_id == "r2")
+            .values(content=CHANGED[2]["content"], content_hash="0" * 64, source_hash=fingerprint)
+        )
+    job = service.run(kb, CHANGED)
+    stored = [raw for items in items_of(service, job["id"]) for _seq, _superseded, raw in batch_records.decode(items)]
+    assert stored[2] == CHANGED[2]  # in full: the batch r2's location names holds RECORDS[2]
+    assert _payload(service, job["id"]) == {"records": CHANGED}

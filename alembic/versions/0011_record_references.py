@@ -4,8 +4,8 @@ Revision ID: 0011_record_references
 Revises: 0010_batch_origins
 Create Date: 2026-12-07
 
-entries.record_job_id / record_batch / record_seq say where the raw record behind an
-entry's source_hash is stored; job_record_sources keeps each batch that other jobs'
+entries.record_hash / record_job_id / record_batch / record_seq say where a raw record
+the entry was written from is stored, and its fingerprint; job_record_sources keeps each batch that other jobs'
 batches refer to (app/services/batch_records.py) from being deleted. Entries written
 before this revision have no location: their next matching record is stored in full.
 
@@ -30,6 +30,7 @@ _MAGIC = b"\x28\xb5\x2f\xfd"
 
 def upgrade() -> None:
     with op.batch_alter_table('entries') as batch:
+        batch.add_column(sa.Column('record_hash', sa.String(length=32), nullable=True))
         batch.add_column(sa.Column('record_job_id', sa.Uuid(), nullable=True))
         batch.add_column(sa.Column('record_batch', sa.Integer(), nullable=True))
         batch.add_column(sa.Column('record_seq', sa.Integer(), nullable=True))
@@ -51,44 +52,58 @@ def downgrade() -> None:
         batch.drop_column('record_seq')
         batch.drop_column('record_batch')
         batch.drop_column('record_job_id')
+        batch.drop_column('record_hash')
 
 
 def _unpack(blob: bytes) -> bytes:
     return zstandard.decompress(blob) if blob[:4] == _MAGIC else blob
 
 
-def _items(conn: sa.Connection, job_id: object, seq: int) -> bytes:
-    return conn.execute(
+def _raw(line: bytes) -> bytes:
+    return line[line.index(b",", line.index(b",") + 1) + 1 : -1]
+
+
+def _records(conn: sa.Connection, job_id: object, batch: int) -> dict[int, bytes]:
+    """seq → JSON of every record a batch stores in full, in either line or array format."""
+    blob = conn.execute(
         sa.text("""
             SELECT coalesce(b.items, o.items) FROM job_batches AS b
             LEFT JOIN job_batches AS o ON o.job_id = b.origin_job_id AND o.seq = b.seq
             WHERE b.job_id = :job_id AND b.seq = :seq
         """),
-        {"job_id": job_id, "seq": seq},
-    ).scalar_one()
+        {"job_id": job_id, "seq": batch},
+    ).scalar_one_or_none()
+    if blob is None:
+        raise RuntimeError(f"batch {batch} of job {job_id} is referred to but not stored; cannot downgrade")
+    data = _unpack(blob)
+    if data.startswith(b"[["):
+        return {seq: orjson.dumps(raw) for seq, _superseded, raw in orjson.loads(data)}
+    return {int(line[1 : line.index(b",")]): _raw(line) for line in data.split(b"\n") if not line.startswith(b"*")}
 
 
 def _resolve_references() -> None:
-    """Rewrites, one batch at a time, each batch holding reference lines (`*[seq,superseded,"job",batch,record]`)."""
+    """Rewrites each batch holding reference lines (`*[seq,superseded,"job",batch,record]`)
+    with the records' own lines, reading each batch referred to once per batch rewritten."""
     conn = op.get_bind()
     referring = conn.execute(sa.text("SELECT DISTINCT job_id FROM job_record_sources")).scalars().all()
     for job_id in referring:
-        seqs = conn.execute(
-            sa.text("SELECT seq FROM job_batches WHERE job_id = :job_id AND items IS NOT NULL ORDER BY seq"), {"job_id": job_id}
-        ).scalars().all()
-        for seq in seqs:
-            data = _unpack(_items(conn, job_id, seq))
-            if data.startswith(b"[[") or b"\n*" not in b"\n" + data:
+        batches = conn.execute(
+            sa.text("SELECT seq, items FROM job_batches WHERE job_id = :job_id AND items IS NOT NULL ORDER BY seq"), {"job_id": job_id}
+        ).all()
+        for seq, items in batches:
+            data = _unpack(items)
+            if data.startswith(b"[[") or not (data.startswith(b"*") or b"\n*" in data):
                 continue
-            lines = []
+            lines, sources = [], {}
             for line in data.split(b"\n"):
                 if line.startswith(b"*"):
                     own, superseded, source_job, source_batch, record = orjson.loads(line[1:])
-                    source = _unpack(_items(conn, source_job, source_batch))
-                    prefix = b"[%d," % record
-                    found = next(other for other in source.split(b"\n") if other.startswith(prefix))
-                    raw = found[found.index(b",", found.index(b",") + 1) + 1 : -1]
-                    line = b"[%d,%s,%s]" % (own, b"true" if superseded else b"false", raw)
+                    key = (source_job, source_batch)
+                    if key not in sources:
+                        sources[key] = _records(conn, source_job, source_batch)
+                    if record not in sources[key]:
+                        raise RuntimeError(f"record {record} of batch {source_batch} of job {source_job} is referred to but not stored")
+                    line = b"[%d,%s,%s]" % (own, b"true" if superseded else b"false", sources[key][record])
                 lines.append(line)
             conn.execute(
                 sa.text("UPDATE job_batches SET items = :items WHERE job_id = :job_id AND seq = :seq"),

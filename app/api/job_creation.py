@@ -30,7 +30,7 @@ import blake3
 from sqlalchemy.exc import IntegrityError
 
 from app.api.submission import Received
-from app.db import transaction
+from app.db import reading, transaction
 from app.runtime import Runtime
 from app.settings import Settings
 from app.services import idempotency, jobs, knowledge_bases, resubmissions
@@ -128,7 +128,6 @@ def _create(
         knowledge_bases.get(session, workspace_id=workspace_id, knowledge_base_id=submission.knowledge_base_id)
         digest = jobs.payload_digest(validated, batch_size=settings.batch_size)
         earlier = resubmissions.earlier_job(session, workspace_id=workspace_id, payload_digest=digest)
-        identified, known = jobs.stored_records(session, validated) if earlier is None else (None, None)
     # Planning runs outside any transaction: no pooled connection idles meanwhile, and in
     # the embedded mode SQLite's write lock stays free for the worker threads.
     if earlier is not None:
@@ -136,9 +135,8 @@ def _create(
             return _store(runtime, workspace_id, request, jobs.repeat(validated, earlier=earlier, digest=digest), request_digest)
         except resubmissions.EarlierBatchesGone as gone:
             log.info("planning the payload: %s", gone)
-    if identified is None:  # the earlier job's batches were gone
-        with transaction(runtime.sessions) as session:
-            identified, known = jobs.stored_records(session, validated)
+    with reading(runtime.engine) as connection:
+        identified, known = jobs.stored_records(connection, validated)
     planned = jobs.plan(validated, batch_size=settings.batch_size, digest=digest, identified=identified, known=known)
     return _store(runtime, workspace_id, request, planned, request_digest)
 

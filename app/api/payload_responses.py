@@ -6,7 +6,8 @@ full page would have taken gigabytes; each job alone held its payload several ti
 (decompressed batches, records, the reassembled payload, the encoded response). Streamed,
 the API holds one job's compressed batches and one batch's records at a time. A single
 job's stored payload is read, and its envelope parsed, before the first byte is sent, so
-those errors are still error responses. A list reads everything but the payloads first, as without them, then
+those errors are still error responses; records stored by earlier jobs' batches are read
+as their turn comes (app/services/record_sources.py). A list reads everything but the payloads first, as without them, then
 each job's stored payload as its turn comes (payloads never change once stored); no
 connection is held while the client reads. A failure after the first byte can no longer
 change the status line: the response ends early, so the client sees a broken body, never

@@ -33,10 +33,13 @@ class Entry(SQLModel, table=True):
     # of the same export is matched on it without normalizing anything. NULL for entries
     # written before it existed; the next re-run fills it in.
     source_hash: str | None = Field(default=None, max_length=32)
-    # Where the raw record of `source_hash` is stored: batch `record_batch` of job
-    # `record_job_id`, the record at `record_seq` of that job's payload. A later job
-    # submitting the same record stores a reference to it there instead of its bytes
-    # (app/services/batch_records.py). NULL where unknown: that record is stored anew.
+    # A raw record this entry was written from (or found unchanged by), as stored: its
+    # fingerprint `record_hash`, in batch `record_batch` of job `record_job_id`, at
+    # `record_seq` of that job's payload. A later job submitting a record with that
+    # fingerprint stores a reference to it instead of its bytes (app/services/record_sources.py).
+    # The four are only ever written together, so they agree whatever else changes
+    # `source_hash`. NULL where unknown: the next matching record is stored anew.
+    record_hash: str | None = Field(default=None, max_length=32)
     record_job_id: UUID | None = None
     record_batch: int | None = None
     record_seq: int | None = None

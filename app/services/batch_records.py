@@ -20,7 +20,7 @@ same triples; they start with `[[`, which a line never does, and are read as bef
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container, Mapping
+from collections.abc import Callable, Container
 from typing import Any, NamedTuple
 from uuid import UUID
 
@@ -62,7 +62,7 @@ def reference_line(seq: int, superseded: bool, location: Location) -> bytes:
 
 def decode(blob: bytes, seqs: Container[int] | None = None) -> list[tuple[int, bool, Any]]:
     """(seq, superseded, record) of every record, or of those whose seq is in `seqs`; the
-    record is a Reference where the batch refers to it (`resolve` reads those)."""
+    record is a Reference where the batch refers to it (record_sources.resolve reads those)."""
     data = blobs.unpack(blob)
     if data.startswith(_ARRAY_FORMAT):
         return [(seq, superseded, raw) for seq, superseded, raw in orjson.loads(data) if seqs is None or seq in seqs]
@@ -79,22 +79,39 @@ def decode(blob: bytes, seqs: Container[int] | None = None) -> list[tuple[int, b
     return decoded
 
 
-def references(blob: bytes) -> list[Location]:
-    """Every location the batch refers to, in order."""
-    return [raw.location for _seq, _superseded, raw in decode(blob) if isinstance(raw, Reference)]
+Load = Callable[[UUID, int], bytes]
 
 
-Records = Mapping[int, bytes]
-
-
-def raw_records(blob: bytes, fetch: Callable[[Location], Records] | None = None) -> list[bytes]:
-    """Each record's JSON as stored, unparsed, in order. `fetch(location)` gives the full
-    records (`by_seq`) of the batch at a location referred to; without it, a reference
-    raises LookupError."""
+def raw_records(blob: bytes, load: Load | None = None) -> list[bytes]:
+    """Each record's JSON as stored, unparsed, in order. `load(job_id, batch)` gives the
+    stored blob of a batch referred to; each is loaded once, whatever number of this
+    batch's records it holds. Without `load`, a reference raises LookupError."""
     data = blobs.unpack(blob)
     if data.startswith(_ARRAY_FORMAT):
         return [orjson.dumps(raw) for _seq, _superseded, raw in orjson.loads(data)]
-    return [_raw(text) if text[:1] != _REFERENCE else _referred(text, fetch) for text in data.split(b"\n")]
+    lines = [_reference(text) if text[:1] == _REFERENCE else _raw(text) for text in data.split(b"\n")]
+    found = referred([line for line in lines if isinstance(line, Location)], load)
+    return [found[line] if isinstance(line, Location) else line for line in lines]
+
+
+def referred(locations: list[Location], load: Load | None) -> dict[Location, bytes]:
+    """The JSON of the records at `locations`, reading each batch they are in once, one
+    batch at a time (LookupError for a batch or record that is not stored in full)."""
+    if not locations:
+        return {}
+    if load is None:
+        raise LookupError(f"the batch refers to records of job {locations[0].job_id}, and no stored batch was given to read them from")
+    by_batch: dict[tuple[UUID, int], list[Location]] = {}
+    for location in locations:
+        by_batch.setdefault((location.job_id, location.batch), []).append(location)
+    found = {}
+    for (job_id, batch), here in by_batch.items():
+        records = by_seq(load(job_id, batch))
+        for location in here:
+            if location.seq not in records:
+                raise LookupError(f"record {location.seq} is not stored in full in batch {batch} of job {job_id}")
+            found[location] = records[location.seq]
+    return found
 
 
 def by_seq(blob: bytes) -> dict[int, bytes]:
@@ -110,12 +127,6 @@ def _raw(text: bytes) -> bytes:
     return text[text.index(b",", text.index(b",") + 1) + 1 : -1]
 
 
-def _referred(text: bytes, fetch: Callable[[Location], Records] | None) -> bytes:
+def _reference(text: bytes) -> Location:
     _seq, _superseded, job_id, batch, record = orjson.loads(text[1:])
-    location = Location(UUID(job_id), batch, record)
-    if fetch is None:
-        raise LookupError(f"record {record} of job {job_id} is referred to, and no stored batch was given to read it from")
-    try:
-        return fetch(location)[record]
-    except KeyError:
-        raise LookupError(f"record {record} is not stored in full in batch {batch} of job {job_id}") from None
+    return Location(UUID(job_id), batch, record)

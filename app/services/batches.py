@@ -153,7 +153,8 @@ def _decide_reading_all(
     """Planned before manifests, or fingerprinted by another version of the adapter than
     this worker runs (a deploy in progress): every record is read, none is fingerprinted."""
     with transaction(sessions) as session:
-        items, locations = record_sources.resolve(session, batch_records.decode(_items_blob(session, job_id=job_id, seq=seq)))
+        blob = _items_blob(session, job_id=job_id, seq=seq)
+    items, locations = record_sources.resolve(_reader(sessions), batch_records.decode(blob))
     identified = identify_all(adapter, items)
     with transaction(sessions) as session:
         existing = _stored(session, claim, [i.identity.source_id for i in identified if i.identity is not None])
@@ -165,12 +166,9 @@ def _decide_reading_all(
 def _decide_unread(sessions: sessionmaker[Session], started: _Started, limits: RecordLimits) -> Decision:
     """The records the manifest left undecided, read from the batch and added to its decision."""
     adapter, existing = started.adapter, started.existing
-    items = batch_records.decode(started.blob, started.unread)
-    if any(isinstance(raw, batch_records.Reference) for _seq, _superseded, raw in items):
-        # Records stored by an earlier job whose entries changed since this batch was planned.
-        with transaction(sessions) as session:
-            items, locations = record_sources.resolve(session, items)
-        started.settled.locations.update(locations)  # type: ignore[union-attr]
+    # References among them: records stored by an earlier job whose entries changed since planning.
+    items, locations = record_sources.resolve(_reader(sessions), batch_records.decode(started.blob, started.unread))
+    started.settled.locations.update(locations)  # type: ignore[union-attr]
     identified = identify_all(adapter, items)
     # Ids the API could not tell but this worker can: look them up too.
     missing = [i.identity.source_id for i in identified if i.identity is not None and i.identity.source_id not in existing]
@@ -183,6 +181,10 @@ def _decide_unread(sessions: sessionmaker[Session], started: _Started, limits: R
 
 def _stored(session: Session, claim: Claim, source_ids: list[str]) -> dict[str, Stored]:
     return entry_writes.stored_hashes(session, knowledge_base_id=claim.knowledge_base_id, source_ids=source_ids)
+
+
+def _reader(sessions: sessionmaker[Session]) -> batch_records.Load:
+    return record_sources.reader(sessions.kw["bind"])
 
 
 def _items_blob(session: Session, *, job_id: UUID, seq: int) -> bytes:

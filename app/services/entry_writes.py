@@ -32,6 +32,7 @@ def _sqlite_upsert():  # type: ignore[no-untyped-def]
             **{name: stmt.excluded[name] for name in ("title", "content", "content_type", "metadata", "tags", "url")},
             "content_hash": stmt.excluded.content_hash,
             "source_hash": stmt.excluded.source_hash,
+            "record_hash": stmt.excluded.record_hash,
             "record_job_id": stmt.excluded.record_job_id,
             "record_batch": stmt.excluded.record_batch,
             "record_seq": stmt.excluded.record_seq,
@@ -100,6 +101,7 @@ def refresh_source_hashes(session: Session, *, refreshes: list[Refresh]) -> None
         .where(ENTRIES.c.id == bindparam("entry_id"), ENTRIES.c.content_hash == bindparam("compared"))
         .values(
             source_hash=bindparam("fingerprint"),
+            record_hash=bindparam("record_hash"),
             record_job_id=bindparam("record_job_id"),
             record_batch=bindparam("record_batch"),
             record_seq=bindparam("record_seq"),
@@ -108,7 +110,7 @@ def refresh_source_hashes(session: Session, *, refreshes: list[Refresh]) -> None
     session.connection().execute(
         statement,
         [
-            {"entry_id": r.entry_id, "compared": r.content_hash, "fingerprint": r.source_hash, **_location(r.location)}
+            {"entry_id": r.entry_id, "compared": r.content_hash, "fingerprint": r.source_hash, **_stored_record(r.source_hash, r.location)}
             for r in refreshes
         ],
     )
@@ -148,7 +150,7 @@ def _row(write: Write, workspace_id: UUID, knowledge_base_id: UUID, job_id: UUID
         "url": record.url,
         "content_hash": write.content_hash,
         "source_hash": write.source_hash,
-        **_location(write.location),
+        **_stored_record(write.source_hash, write.location),
         "version": 1,
         "last_job_id": job_id,
         "created_at": now,
@@ -156,6 +158,8 @@ def _row(write: Write, workspace_id: UUID, knowledge_base_id: UUID, job_id: UUID
     }
 
 
-def _location(location: Location | None) -> dict[str, object]:
-    job_id, batch, seq = location if location is not None else (None, None, None)
-    return {"record_job_id": job_id, "record_batch": batch, "record_seq": seq}
+def _stored_record(fingerprint: str | None, location: Location | None) -> dict[str, object]:
+    """The record_* columns: all four set, or all four NULL."""
+    if fingerprint is None or location is None:
+        return {"record_hash": None, "record_job_id": None, "record_batch": None, "record_seq": None}
+    return {"record_hash": fingerprint, "record_job_id": location.job_id, "record_batch": location.batch, "record_seq": location.seq}

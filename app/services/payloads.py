@@ -11,14 +11,13 @@ element, each the same object, so cheaply); anywhere else, the whole payload is 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
 
 import orjson
 
-from app.services import batch_records, blobs, record_sources
+from app.services import batch_records, blobs
 
 WHOLE_PAYLOAD = ""
 # Where a fragment goes in JSON made around it: orjson and msgspec escape every control
@@ -34,7 +33,7 @@ class Stored:
     records_pointer: str | None
     batches: list[bytes]
     # Reads a batch these refer to, by (job id, batch) (app/services/record_sources.py).
-    load_referred: Callable[[UUID, int], bytes] | None = None
+    load_referred: batch_records.Load | None = None
 
 
 def envelope(data: Any, items: list[Any]) -> tuple[bytes, str | None]:
@@ -61,19 +60,18 @@ class Spliced:
     head: bytes
     tail: bytes
     batches: list[bytes] | None
-    load_referred: Callable[[UUID, int], bytes] | None = None
+    load_referred: batch_records.Load | None = None
 
     def pieces(self) -> Iterator[bytes]:
         """The payload as submitted (re-serialized), one batch's records at a time: a 30 MB
         payload is never whole in memory, nor are the batches decompressed all at once
-        (of the batches referred to, the last few read stay decompressed)."""
+        (nor the batches referred to: app/services/record_sources.py)."""
         if self.batches is None:
             yield self.head
             return
-        fetch = record_sources.Fetcher(self.load_referred) if self.load_referred is not None else None
         head, separator = self.head, b"["
         for blob in self.batches:
-            yield head + separator + b",".join(batch_records.raw_records(blob, fetch))
+            yield head + separator + b",".join(batch_records.raw_records(blob, self.load_referred))
             head, separator = b"", b","
         yield head + (b"[]" if separator == b"[" else b"]") + self.tail
 

@@ -15,6 +15,7 @@ from uuid import UUID
 
 import orjson
 import psycopg
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from app.services import batch_contents
@@ -39,34 +40,36 @@ CROSS JOIN LATERAL (
 
 # The same probes, for the entries whose raw record is stored somewhere (app/services/record_sources.py).
 _RECORD_LOCATIONS = """
-SELECT x.source_id, x.source_hash, x.record_job_id, x.record_batch, x.record_seq
+SELECT x.source_id, x.record_hash, x.record_job_id, x.record_batch, x.record_seq
 FROM unnest(%(source_ids)b::text[]) AS w(source_id)
 CROSS JOIN LATERAL (
-    SELECT source_id, source_hash, record_job_id, record_batch, record_seq FROM entries
+    SELECT source_id, record_hash, record_job_id, record_batch, record_seq FROM entries
     WHERE knowledge_base_id = %(knowledge_base_id)b AND source_id = w.source_id LIMIT 1
 ) AS x
-WHERE x.record_job_id IS NOT NULL AND x.source_hash IS NOT NULL
+WHERE x.record_hash IS NOT NULL
 """
 
 # The WHERE makes a row whose stored hash already equals ours (written meanwhile by
 # another job) neither written nor returned; absent from RETURNING means "unchanged".
 _UPSERT = """
 INSERT INTO entries AS e (id, workspace_id, knowledge_base_id, source_id, title, content, content_type,
-                          metadata, tags, url, content_hash, source_hash, record_job_id, record_batch, record_seq,
+                          metadata, tags, url, content_hash, source_hash, record_hash, record_job_id, record_batch, record_seq,
                           version, last_job_id, created_at, updated_at)
 SELECT gen_random_uuid(), %(workspace_id)b, %(knowledge_base_id)b, r.source_id, r.title, r.content, r.content_type,
-       r.metadata::jsonb, r.tags::jsonb, r.url, r.content_hash, r.source_hash, r.record_job_id, r.record_batch, r.record_seq,
+       r.metadata::jsonb, r.tags::jsonb, r.url, r.content_hash, r.source_hash,
+       r.record_hash, r.record_job_id, r.record_batch, r.record_seq,
        1, %(job_id)b, %(now)b, %(now)b
 FROM unnest(%(source_id)b::text[], %(title)b::text[], %(content)b::text[], %(content_type)b::text[],
             %(metadata)b::text[], %(tags)b::text[], %(url)b::text[], %(content_hash)b::text[], %(source_hash)b::text[],
-            %(record_job_id)b::uuid[], %(record_batch)b::int4[], %(record_seq)b::int4[])
+            %(record_hash)b::text[], %(record_job_id)b::uuid[], %(record_batch)b::int4[], %(record_seq)b::int4[])
      AS r(source_id, title, content, content_type, metadata, tags, url, content_hash, source_hash,
-          record_job_id, record_batch, record_seq)
+          record_hash, record_job_id, record_batch, record_seq)
 ON CONFLICT (knowledge_base_id, source_id) DO UPDATE SET
     title = excluded.title, content = excluded.content, content_type = excluded.content_type,
     metadata = excluded.metadata, tags = excluded.tags, url = excluded.url,
     content_hash = excluded.content_hash, source_hash = excluded.source_hash,
-    record_job_id = excluded.record_job_id, record_batch = excluded.record_batch, record_seq = excluded.record_seq,
+    record_hash = excluded.record_hash, record_job_id = excluded.record_job_id,
+    record_batch = excluded.record_batch, record_seq = excluded.record_seq,
     last_job_id = excluded.last_job_id,
     updated_at = excluded.updated_at, version = e.version + 1
 WHERE e.content_hash <> excluded.content_hash
@@ -89,11 +92,11 @@ RETURNING source_id, id
 """
 
 _REFRESH_SOURCE_HASHES = """
-UPDATE entries AS e SET source_hash = r.source_hash,
+UPDATE entries AS e SET source_hash = r.source_hash, record_hash = r.record_hash,
     record_job_id = r.record_job_id, record_batch = r.record_batch, record_seq = r.record_seq
 FROM unnest(%(id)b::uuid[], %(content_hash)b::text[], %(source_hash)b::text[],
-            %(record_job_id)b::uuid[], %(record_batch)b::int4[], %(record_seq)b::int4[])
-     AS r(id, content_hash, source_hash, record_job_id, record_batch, record_seq)
+            %(record_hash)b::text[], %(record_job_id)b::uuid[], %(record_batch)b::int4[], %(record_seq)b::int4[])
+     AS r(id, content_hash, source_hash, record_hash, record_job_id, record_batch, record_seq)
 WHERE e.id = r.id AND e.content_hash = r.content_hash
 """
 
@@ -126,9 +129,10 @@ def stored_hashes(session: Session, *, knowledge_base_id: UUID, source_ids: list
     return {source_id: Stored(entry_id, digest, source_hash) for source_id, entry_id, digest, source_hash in rows}
 
 
-def record_locations(session: Session, *, knowledge_base_id: UUID, source_ids: list[str]) -> list[tuple[str, str, UUID, int, int]]:
-    rows = _connection(session).execute(_RECORD_LOCATIONS, {"knowledge_base_id": knowledge_base_id, "source_ids": source_ids})
-    return rows.fetchall()
+def record_locations(connection: Connection, *, knowledge_base_id: UUID, source_ids: list[str]) -> list[tuple[str, str, UUID, int, int]]:
+    """(source id, record_hash, job id, batch, seq) of the entries among `source_ids` that say where their record is stored."""
+    driver: psycopg.Connection = connection.connection.driver_connection  # type: ignore[assignment]
+    return driver.execute(_RECORD_LOCATIONS, {"knowledge_base_id": knowledge_base_id, "source_ids": source_ids}).fetchall()
 
 
 def upsert(
@@ -149,7 +153,7 @@ def upsert(
         "url": [r.url for r in records],
         "content_hash": [w.content_hash for w in writes],
         "source_hash": [w.source_hash for w in writes],
-        **_locations([w.location for w in writes]),
+        **_stored_records([(w.source_hash, w.location) for w in writes]),
     }
     rows = _connection(session).execute(_UPSERT, params)
     return {source_id: (entry_id, version) for source_id, entry_id, version in rows}
@@ -160,16 +164,19 @@ def refresh_source_hashes(session: Session, *, refreshes: Sequence[Refresh]) -> 
         "id": [r.entry_id for r in refreshes],
         "content_hash": [r.content_hash for r in refreshes],
         "source_hash": [r.source_hash for r in refreshes],
-        **_locations([r.location for r in refreshes]),
+        **_stored_records([(r.source_hash, r.location) for r in refreshes]),
     }
     _connection(session).execute(_REFRESH_SOURCE_HASHES, columns)
 
 
-def _locations(locations: Sequence[Location | None]) -> dict[str, list[object]]:
+def _stored_records(records: Sequence[tuple[str | None, Location | None]]) -> dict[str, list[object]]:
+    """The record_* columns: all four set, or all four NULL (entry_writes._stored_record)."""
+    known = [(fingerprint, loc) if fingerprint is not None and loc is not None else (None, None) for fingerprint, loc in records]
     return {
-        "record_job_id": [loc.job_id if loc else None for loc in locations],
-        "record_batch": [loc.batch if loc else None for loc in locations],
-        "record_seq": [loc.seq if loc else None for loc in locations],
+        "record_hash": [fingerprint for fingerprint, _loc in known],
+        "record_job_id": [loc.job_id if loc else None for _fingerprint, loc in known],
+        "record_batch": [loc.batch if loc else None for _fingerprint, loc in known],
+        "record_seq": [loc.seq if loc else None for _fingerprint, loc in known],
     }
 
 

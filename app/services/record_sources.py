@@ -1,18 +1,24 @@
 """Records stored once: where a record already stored lives, and reading it back from there.
 
-The API plans a record the knowledge base holds unchanged (its entry's `source_hash` is
-the record's fingerprint, app/services/manifests.py) as a reference to the line the entry
-was written from (`Entry.record_job_id`, `record_batch`, `record_seq`), rather than
-compressing and writing its bytes again: on a nightly export with one record in ten
-changed, that was most of the API's CPU and of the bytes PostgreSQL wrote. The worker
-usually skips such a record unread, as the manifest settles it; it reads it from the
-batch referred to only when the entry changed after planning. `job_record_sources` keeps
-every batch referred to while a job refers to it.
+The API plans a record whose exact raw JSON the knowledge base already stores (its
+entry's `record_hash` is the record's fingerprint, app/services/manifests.py) as a
+reference to the line it is stored in (`Entry.record_job_id`, `record_batch`,
+`record_seq`), rather than compressing and writing its bytes again: on a nightly export
+with one record in ten changed, that was most of the API's CPU and of the bytes
+PostgreSQL wrote. A worker usually skips such a record unread, as its manifest settles
+it; it reads it from the batch referred to when the entry changed after planning, or
+when it reads the whole batch (another adapter version), and `includePayload` reads it
+from there too. `job_record_sources` keeps every batch referred to while a job refers to it.
+
+Whoever reads references reads each batch referred to once per referring batch, one at a
+time: after many nightly runs a batch's unchanged records are spread over the batches of
+every night that last changed them, so reading them back costs a batch read per such
+night, while planning and processing the run never read them at all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 from uuid import UUID
 
@@ -23,51 +29,48 @@ from sqlalchemy.orm import Session
 from app.db import reading
 from app.models import Entry, JobBatch, JobRecordSource
 from app.services import batch_contents, batch_records, postgres_writes
-from app.services.batch_records import Location, Reference
+from app.services.batch_records import Load, Location, Reference
 
 ENTRIES = Entry.__table__
 SOURCES = JobRecordSource.__table__
-# Stays under SQLite's bound-parameter limit per statement.
+# Bound parameters per statement stay well under SQLite's limit (32,766).
 _IDS_PER_STATEMENT = 1000
 
 
 class Known(NamedTuple):
-    """A stored record: the fingerprint of the raw record an entry holds, and where that record is."""
+    """A stored record: its fingerprint, and where it is."""
 
     fingerprint: str
     location: Location
 
 
-def known(session: Session, *, knowledge_base_id: UUID, source_ids: list[str]) -> dict[str, Known]:
-    """source id → Known, for the entries among `source_ids` whose raw record is stored somewhere."""
+def known(connection: Connection, *, knowledge_base_id: UUID, source_ids: list[str]) -> dict[str, Known]:
+    """source id → Known, for the entries among `source_ids` that say where a raw record
+    they were written from is stored, and whose batch is there."""
     if not source_ids:
         return {}
-    if postgres_writes.on_postgres(session):
-        rows: Iterable[Any] = postgres_writes.record_locations(session, knowledge_base_id=knowledge_base_id, source_ids=source_ids)
+    if connection.dialect.name == "postgresql":
+        rows: Iterable[Any] = postgres_writes.record_locations(connection, knowledge_base_id=knowledge_base_id, source_ids=source_ids)
     else:
         rows = []
-        columns = (ENTRIES.c.source_id, ENTRIES.c.source_hash, ENTRIES.c.record_job_id, ENTRIES.c.record_batch, ENTRIES.c.record_seq)
+        columns = (ENTRIES.c.source_id, ENTRIES.c.record_hash, ENTRIES.c.record_job_id, ENTRIES.c.record_batch, ENTRIES.c.record_seq)
         for start in range(0, len(source_ids), _IDS_PER_STATEMENT):
-            rows += session.execute(
-                select(*columns).where(
-                    ENTRIES.c.knowledge_base_id == knowledge_base_id,
-                    ENTRIES.c.source_id.in_(source_ids[start : start + _IDS_PER_STATEMENT]),
-                    ENTRIES.c.record_job_id.is_not(None),
-                    ENTRIES.c.source_hash.is_not(None),
-                )
-            ).all()
+            chunk = source_ids[start : start + _IDS_PER_STATEMENT]
+            where = (ENTRIES.c.knowledge_base_id == knowledge_base_id, ENTRIES.c.source_id.in_(chunk), ENTRIES.c.record_hash.is_not(None))
+            rows += connection.execute(select(*columns).where(*where)).all()
     found = {source_id: Known(fingerprint, Location(job_id, batch, seq)) for source_id, fingerprint, job_id, batch, seq in rows}
-    return _in_stored_batches(session, found)
+    return _in_stored_batches(connection, found)
 
 
-def _in_stored_batches(session: Session, found: dict[str, Known]) -> dict[str, Known]:
+def _in_stored_batches(connection: Connection, found: dict[str, Known]) -> dict[str, Known]:
     """Only records whose batch is still there: nothing deletes batches, but one deleted by
-    hand must make its records be stored again, not fail the submission."""
+    hand must have its records stored again, not fail the submission."""
     batches = sorted({(k.location.job_id, k.location.batch) for k in found.values()})
     present: set[tuple[UUID, int]] = set()
-    for start in range(0, len(batches), _IDS_PER_STATEMENT):
-        chunk = batches[start : start + _IDS_PER_STATEMENT]
-        rows = session.execute(select(JobBatch.job_id, JobBatch.seq).where(tuple_(JobBatch.job_id, JobBatch.seq).in_(chunk)))
+    pairs = _IDS_PER_STATEMENT // 2  # two bound parameters each
+    for start in range(0, len(batches), pairs):
+        chunk = batches[start : start + pairs]
+        rows = connection.execute(select(JobBatch.job_id, JobBatch.seq).where(tuple_(JobBatch.job_id, JobBatch.seq).in_(chunk)))
         present.update((job_id, seq) for job_id, seq in rows)
     return {source_id: k for source_id, k in found.items() if (k.location.job_id, k.location.batch) in present}
 
@@ -87,7 +90,7 @@ def copy(session: Session, *, earlier_job_id: UUID, job_id: UUID) -> None:
     session.execute(insert(SOURCES).from_select(["job_id", "source_job_id", "source_batch"], rows))
 
 
-def referred_batch(connection: Session | Connection, job_id: UUID, batch: int) -> bytes:
+def stored_batch(connection: Session | Connection, job_id: UUID, batch: int) -> bytes:
     """The stored records of a batch referred to (LookupError if it is not there)."""
     statement = batch_contents.with_origin(select(batch_contents.ITEMS)).where(JobBatch.job_id == job_id, JobBatch.seq == batch)
     blob = connection.execute(statement).scalar_one_or_none()
@@ -96,56 +99,30 @@ def referred_batch(connection: Session | Connection, job_id: UUID, batch: int) -
     return blob
 
 
-def reader(engine: Engine) -> Callable[[UUID, int], bytes]:
-    """Reads a batch referred to on a connection of its own, taken for that read only:
-    `includePayload` sends the payload holding none."""
+def reader(engine: Engine) -> Load:
+    """Reads a batch referred to on a connection of its own, taken for that read only (no
+    write lock on SQLite): `includePayload` sends the payload holding none, and a worker
+    decodes records outside its transactions."""
 
     def load(job_id: UUID, batch: int) -> bytes:
         with reading(engine) as connection:
-            return referred_batch(connection, job_id, batch)
+            return stored_batch(connection, job_id, batch)
 
     return load
 
 
-class Fetcher:
-    """The batches referred to, each read, decompressed and split once, for `raw_records`.
-
-    `load(job_id, batch)` gives a batch's stored blob. Only the last `keep` batches read
-    stay decoded, which bounds the memory whatever a job refers to; references mostly
-    point into one or two earlier batches at a time, in order."""
-
-    def __init__(self, load: Callable[[UUID, int], bytes], keep: int = 4) -> None:
-        self._load = load
-        self._keep = keep
-        self._decoded: dict[tuple[UUID, int], dict[int, bytes]] = {}
-
-    def __call__(self, location: Location) -> batch_records.Records:
-        key = (location.job_id, location.batch)
-        records = self._decoded.pop(key, None)
-        if records is None:
-            records = batch_records.by_seq(self._load(*key))
-            if len(self._decoded) >= self._keep:
-                del self._decoded[next(iter(self._decoded))]
-        self._decoded[key] = records
-        return records
-
-
-def resolve(session: Session, items: list[tuple[int, bool, Any]]) -> tuple[list[tuple[int, bool, Any]], dict[int, Location]]:
+def resolve(load: Load, items: list[tuple[int, bool, Any]]) -> tuple[list[tuple[int, bool, Any]], dict[int, Location]]:
     """`items` (batch_records.decode) with every Reference replaced by the record it refers
-    to, parsed, and seq → location of those records, whose entries are then written from there."""
-    if not any(isinstance(raw, Reference) for _seq, _superseded, raw in items):
+    to, parsed, and seq → location of those records, whose entries are then written with it."""
+    wanted = [raw.location for _seq, _superseded, raw in items if isinstance(raw, Reference)]
+    if not wanted:
         return items, {}
-    fetch = Fetcher(lambda job_id, batch: referred_batch(session, job_id, batch))
+    found = batch_records.referred(wanted, load)
     resolved, locations = [], {}
     for seq, superseded, raw in items:
         if isinstance(raw, Reference):
-            location = raw.location
-            try:
-                text = fetch(location)[location.seq]
-            except KeyError:
-                raise LookupError(f"record {location.seq} is not stored in full in batch {location.batch} of job {location.job_id}") from None
-            resolved.append((seq, superseded, orjson.loads(text)))
-            locations[seq] = location
+            resolved.append((seq, superseded, orjson.loads(found[raw.location])))
+            locations[seq] = raw.location
         else:
             resolved.append((seq, superseded, raw))
     return resolved, locations

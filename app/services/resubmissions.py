@@ -3,9 +3,12 @@
 A nightly sync that sends an unchanged export again would otherwise have the API
 serialize, fingerprint and compress every record once more, only to plan the very same
 batches: most of the API's CPU on such a re-run, and the API is its critical path.
-Batches depend on nothing but the adapter, its version, the options, the payload, the
-batch limits and the planner's own format (planning.PLAN_FORMAT), so a job with the same
-digest of all those was planned identically: its batches are copied row for row, each
+Which records a batch holds, and their manifest, depend on nothing but the adapter, its
+version, the options, the payload, the batch limits and the planner's own format
+(planning.PLAN_FORMAT), so a job with the same digest of all those was planned
+identically (which of its records it stores as references to earlier jobs' lines also
+depends on the knowledge base at the time, but those lines never change, so the copy
+reads the same records): its batches are copied row for row, each
 referring to the records and manifest the earlier job's batch refers to (its own, or its
 origin's; app/services/batch_contents.py), and the workers, reading the manifests, skip
 every unchanged record as they would have. A payload whose JSON differs (an export timestamp in the
