@@ -48,12 +48,25 @@ def test_json_nested_deeper_than_1024_levels_is_invalid_json(service):
     assert body["errors"][0]["path"] == "body"
 
 
-def test_data_nested_deeper_than_can_be_stored_is_a_400(service):
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"records": [{"id": "a", "content": "x", "metadata": {"k": %s}}]}' % (b"[" * 300 + b"]" * 300),  # in a record
+        b'{"records": [{"id": "a", "content": "x"}], "export": %s}' % (b"[" * 300 + b"]" * 300),  # beside the records
+    ],
+    ids=["record", "envelope"],
+)
+def test_data_nested_deeper_than_can_be_stored_is_a_400(service, data):
     kb = service.create_kb()
-    nested = b"[" * 300 + b"]" * 300
-    body = refused(post_raw(service, b'{"adapterType": "generic-json", "knowledgeBaseId": "%s", "data": %s}' % (kb.encode(), nested)))
+    body = refused(post_raw(service, b'{"adapterType": "generic-json", "knowledgeBaseId": "%s", "data": %s}' % (kb.encode(), data)))
     assert body["message"] == "data is nested too deeply (more than 254 levels of arrays and objects)"
     assert body["errors"] == [{"path": "data", "message": "is nested too deeply (more than 254 levels of arrays and objects)"}]
+    keyed = service.client.post(
+        "/api/v2/data-ingestion/jobs",
+        content=b'{"adapterType": "generic-json", "knowledgeBaseId": "%s", "data": %s}' % (kb.encode(), data),
+        headers={"Content-Type": "application/json", "Idempotency-Key": "deep-1"},
+    )
+    assert keyed.status_code == 400 and keyed.json()["message"] == body["message"]
 
 
 def test_deeply_nested_metadata_within_the_limit_is_stored_whole(service):
