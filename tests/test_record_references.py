@@ -4,6 +4,7 @@ what keeps the batch referred to, and the migration both ways. Both backends."""
 
 from __future__ import annotations
 
+import dataclasses
 from uuid import UUID, uuid4
 
 import orjson
@@ -59,7 +60,9 @@ def test_a_record_stored_unchanged_is_planned_as_a_reference_and_the_batches_sta
     plain = plan_batches(ADAPTER, RECORDS, batch_size=3)
     planned = plan_batches(ADAPTER, RECORDS, batch_size=3, known=known)
     assert [b.record_count for b in planned.batches] == [b.record_count for b in plain.batches] == [3, 3, 1]
-    assert [b.manifest for b in planned.batches] == [b.manifest for b in plain.batches]
+    lines = [line for b in planned.batches for line in manifests.decode(b.manifest)]
+    assert [dataclasses.replace(line, referred=False) for line in lines] == [line for b in plain.batches for line in manifests.decode(b.manifest)]
+    assert [line.referred for line in lines] == [i != 4 for i in range(7)]
     decoded = [batch_records.decode(b.items) for b in planned.batches]
     assert decoded[1][1] == (4, False, RECORDS[4])
     assert [raw for batch in decoded for _seq, _superseded, raw in batch if not isinstance(raw, Reference)] == [RECORDS[4]]
@@ -172,7 +175,7 @@ def test_a_record_whose_entry_changed_after_planning_is_read_from_the_batch_refe
         session.execute(
             update(Entry)
             .where(Entry.knowledge_base_id == UUID(kb), Entry.source_id == "r5")
-            .values(content="changed elsewhere", content_hash="0" * 64, source_hash=None, record_job_id=None)
+            .values(content="changed elsewhere", content_hash="0" * 64, source_hash=None)
         )
     service.resume_worker()
     done = service.wait(again)
@@ -269,3 +272,43 @@ def test_a_fingerprint_changed_without_its_location_is_never_referred_to(service
     stored = [raw for items in items_of(service, job["id"]) for _seq, _superseded, raw in batch_records.decode(items)]
     assert stored[2] == CHANGED[2]  # in full: the batch r2's location names holds RECORDS[2]
     assert _payload(service, job["id"]) == {"records": CHANGED}
+
+
+def test_entries_that_locate_no_record_are_given_one_by_the_next_run(service):
+    """Entries written before they located their records (as after the upgrade) are skipped
+    as unchanged and told where this run stores the record; the run after refers to it."""
+    kb = service.create_kb()
+    service.run(kb, RECORDS)
+    with transaction(service.runtime.sessions) as session:
+        session.execute(
+            update(Entry).where(Entry.knowledge_base_id == UUID(kb)).values(record_hash=None, record_job_id=None, record_batch=None, record_seq=None)
+        )
+    second = service.run(kb, {"records": RECORDS, "run": 2})
+    assert second["data"]["progress"]["skipped"] == 7
+    assert not [raw for items in items_of(service, second["id"]) for _s, _f, raw in batch_records.decode(items) if isinstance(raw, Reference)]
+    assert _locations(service, kb) == {r["id"]: Location(UUID(second["id"]), i // 3, i) for i, r in enumerate(RECORDS)}
+    third = service.run(kb, {"records": RECORDS, "run": 3})
+    stored = [raw for items in items_of(service, third["id"]) for _seq, _superseded, raw in batch_records.decode(items)]
+    assert stored == [Reference(Location(UUID(second["id"]), i // 3, i)) for i in range(7)]
+    # A run whose lines are references does not move the entries' locations onto itself.
+    assert _locations(service, kb) == {r["id"]: Location(UUID(second["id"]), i // 3, i) for i, r in enumerate(RECORDS)}
+
+
+def test_an_entry_is_never_located_at_a_reference(service):
+    """A batch's reference lines are not where records are stored: a worker that finds an
+    entry not locating its record only points it at this batch's line when that line
+    holds the record itself."""
+    kb = service.create_kb()
+    service.run(kb, RECORDS)
+    service.pause_worker()
+    again = service.submit(kb, {"records": RECORDS, "run": 2})  # every record a reference
+    with transaction(service.runtime.sessions) as session:  # the locations lost after planning
+        session.execute(
+            update(Entry).where(Entry.knowledge_base_id == UUID(kb)).values(record_hash=None, record_job_id=None, record_batch=None, record_seq=None)
+        )
+    service.resume_worker()
+    assert service.wait(again)["data"]["progress"]["skipped"] == 7
+    assert _locations(service, kb) == {r["id"]: Location(None, None, None) for r in RECORDS}
+    later = service.run(kb, {"records": RECORDS, "run": 3})  # stored in full, then located there
+    assert later["status"] == "completed" and _payload(service, later["id"]) == {"records": RECORDS, "run": 3}
+    assert _locations(service, kb) == {r["id"]: Location(UUID(later["id"]), i // 3, i) for i, r in enumerate(RECORDS)}

@@ -5,9 +5,10 @@ Revises: 0010_batch_origins
 Create Date: 2026-12-07
 
 entries.record_hash / record_job_id / record_batch / record_seq say where a raw record
-the entry was written from is stored, and its fingerprint; job_record_sources keeps each batch that other jobs'
-batches refer to (app/services/batch_records.py) from being deleted. Entries written
-before this revision have no location: their next matching record is stored in full.
+the entry was written from is stored, and its fingerprint; job_record_sources keeps each
+batch that other jobs' batches refer to (app/services/batch_records.py) from being
+deleted. Entries written before this revision locate no record: a record matching one is
+stored in full until a run finds it unchanged and points the entry at that run's line.
 
 The downgrade puts every referred record's bytes back into the batches that refer to it,
 in the line format planning.PLAN_FORMAT 2 reads, then drops the columns and table.

@@ -33,7 +33,7 @@ from app.api.submission import Received
 from app.db import reading, transaction
 from app.runtime import Runtime
 from app.settings import Settings
-from app.services import idempotency, jobs, knowledge_bases, resubmissions
+from app.services import idempotency, jobs, knowledge_bases, planning, resubmissions
 
 log = logging.getLogger(__name__)
 
@@ -135,8 +135,9 @@ def _create(
             return _store(runtime, workspace_id, request, jobs.repeat(validated, earlier=earlier, digest=digest), request_digest)
         except resubmissions.EarlierBatchesGone as gone:
             log.info("planning the payload: %s", gone)
+    identified = planning.identities(validated.adapter, validated.items)
     with reading(runtime.engine) as connection:
-        identified, known = jobs.stored_records(connection, validated)
+        known = jobs.stored_records(connection, validated, identified)
     planned = jobs.plan(validated, batch_size=settings.batch_size, digest=digest, identified=identified, known=known)
     return _store(runtime, workspace_id, request, planned, request_digest)
 

@@ -54,11 +54,11 @@ def stored_hashes(session: Session, *, knowledge_base_id: UUID, source_ids: Iter
     found: dict[str, Stored] = {}
     for start in range(0, len(ids), ROWS_PER_STATEMENT):
         rows = session.execute(
-            select(ENTRIES.c.source_id, ENTRIES.c.id, ENTRIES.c.content_hash, ENTRIES.c.source_hash).where(
+            select(ENTRIES.c.source_id, ENTRIES.c.id, ENTRIES.c.content_hash, ENTRIES.c.source_hash, ENTRIES.c.record_hash).where(
                 ENTRIES.c.knowledge_base_id == knowledge_base_id, ENTRIES.c.source_id.in_(ids[start : start + ROWS_PER_STATEMENT])
             )
         )
-        found.update({source_id: Stored(entry_id, digest, source_hash) for source_id, entry_id, digest, source_hash in rows})
+        found.update({source_id: Stored(*stored) for source_id, *stored in rows})
     return found
 
 

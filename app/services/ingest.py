@@ -35,6 +35,8 @@ class Stored(NamedTuple):
     entry_id: UUID
     content_hash: str
     source_hash: str | None
+    # The fingerprint of the stored record the entry locates (app/services/record_sources.py).
+    record_hash: str | None = None
 
 
 @dataclass(slots=True, kw_only=True)
@@ -130,6 +132,10 @@ def triage(lines: list[Line], existing: Mapping[str, Stored]) -> tuple[Decision,
                 decision.outcomes.append(_skip(line.seq, source_id, existing, "no entry with this id to delete"))
         elif stored is not None and stored.source_hash == line.fingerprint:
             decision.outcomes.append(_skip(line.seq, source_id, existing, "content unchanged"))
+            if stored.record_hash != line.fingerprint and not line.referred:
+                # Entries written before they located their records (or whose fingerprint
+                # another release's worker set): this batch's own line holds the record.
+                decision.refreshes.append(Refresh(stored.entry_id, stored.content_hash, line.fingerprint, line.seq))
         else:
             unread.add(line.seq)
     return decision, unread

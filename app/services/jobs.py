@@ -78,7 +78,8 @@ def submit(session: Session, *, workspace_id: UUID, submission: Submission, batc
     the batches of an earlier job with the same payload instead of planning
     (app/api/job_creation.py)."""
     validated = validate(submission, max_records=max_records)
-    identified, known = stored_records(session.connection(), validated)
+    identified = identities(validated.adapter, validated.items)
+    known = stored_records(session.connection(), validated, identified)
     planned = plan(validated, batch_size=batch_size, identified=identified, known=known)
     return store(session, workspace_id=workspace_id, planned=planned)
 
@@ -106,13 +107,12 @@ def payload_digest(validated: Validated, *, batch_size: int) -> bytes:
     return resubmissions.digest(validated.adapter, validated.options, validated.submission.payload, batch_size=batch_size)
 
 
-def stored_records(connection: Connection, validated: Validated) -> tuple[list[Identity | None], dict[str, Known]]:
-    """The records' identities, and which of their raw records the knowledge base already
+def stored_records(connection: Connection, validated: Validated, identified: list[Identity | None]) -> dict[str, Known]:
+    """Which of the records (`identified`: planning.identities) the knowledge base already
     stores (app/services/record_sources.py): one index probe per record, before planning."""
-    identified = identities(validated.adapter, validated.items)
     source_ids = list({source_id for identity in identified if (source_id := usable_id(identity)) is not None})
     knowledge_base_id = validated.submission.knowledge_base_id
-    return identified, record_sources.known(connection, knowledge_base_id=knowledge_base_id, source_ids=source_ids)
+    return record_sources.known(connection, knowledge_base_id=knowledge_base_id, source_ids=source_ids)
 
 
 def plan(

@@ -8,7 +8,9 @@ An entry whose stored `source_hash` equals a record's fingerprint was written fr
 exactly that input, so a worker skips the record as unchanged without reading,
 parsing, normalizing or hashing it: a re-run of an unchanged export never opens its
 batches. The API already holds each record's JSON while it plans, so the fingerprint
-costs one hash over bytes in hand.
+costs one hash over bytes in hand. Last, whether the batch stores the record as a
+reference to an earlier job's line (app/services/record_sources.py): a worker points an
+entry at this batch's line only when the line holds the record itself.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ class Line:
     deleted: bool
     superseded: bool
     fingerprint: str
+    # The batch stores a reference to the record, not its JSON (app/services/record_sources.py).
+    referred: bool = False
 
 
 class Fingerprinter:
@@ -51,8 +55,10 @@ class Fingerprinter:
 
 
 def encode(lines: list[Line]) -> bytes:
-    return orjson.dumps([[line.seq, line.source_id, line.deleted, line.superseded, line.fingerprint] for line in lines])
+    return orjson.dumps([[line.seq, line.source_id, line.deleted, line.superseded, line.fingerprint, line.referred] for line in lines])
 
 
 def decode(blob: bytes) -> list[Line]:
-    return [Line(seq, source_id, deleted, superseded, fingerprint) for seq, source_id, deleted, superseded, fingerprint in orjson.loads(blob)]
+    """Manifests planned before references (planning.PLAN_FORMAT 2 and older) have five
+    fields a line, and their batches store every record in full."""
+    return [Line(*fields) for fields in orjson.loads(blob)]

@@ -98,14 +98,15 @@ def plan_batches(
             parts, lines, size = [], [], 0
         identity = identified[index]
         superseded = identity is not None and last_index[identity.source_id] != index
-        line = _line(index, identity, superseded, fingerprint(encoded))
-        stored = known.get(line.source_id) if line.source_id is not None else None
-        if stored is not None and stored.fingerprint == line.fingerprint:
-            parts.append(batch_records.reference_line(index, superseded, stored.location))
-            sources.add((stored.location.job_id, stored.location.batch))
+        source_id, digest = usable_id(identity), fingerprint(encoded)
+        stored = known.get(source_id) if source_id is not None else None
+        referred = stored is not None and stored.fingerprint == digest
+        if referred:
+            parts.append(batch_records.reference_line(index, superseded, stored.location))  # type: ignore[union-attr]
+            sources.add((stored.location.job_id, stored.location.batch))  # type: ignore[union-attr]
         else:
             parts.append(batch_records.line(index, superseded, encoded))
-        lines.append(line)
+        lines.append(manifests.Line(index, source_id, bool(identity and identity.deleted), superseded, digest, referred))
         size += len(encoded)
     if parts:
         pending.append(_batch(parts, lines))
@@ -127,9 +128,6 @@ def usable_id(identity: Identity | None) -> str | None:
     usable = identity is not None and isinstance(identity.source_id, str) and "\x00" not in identity.source_id
     return identity.source_id if usable else None  # type: ignore[union-attr]
 
-
-def _line(seq: int, identity: Identity | None, superseded: bool, fingerprint: str) -> manifests.Line:
-    return manifests.Line(seq, usable_id(identity), bool(identity and identity.deleted), superseded, fingerprint)
 
 
 def _identity_or_none(adapter: Adapter, item: Any) -> Identity | None:

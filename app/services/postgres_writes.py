@@ -30,10 +30,10 @@ from app.services.ingest import Outcome, Refresh, Stored, Write
 # batch). The LIMIT keeps the subquery from being flattened into a join the planner could
 # turn into that same scan.
 _STORED_HASHES = """
-SELECT x.source_id, x.id, x.content_hash, x.source_hash
+SELECT x.source_id, x.id, x.content_hash, x.source_hash, x.record_hash
 FROM unnest(%(source_ids)b::text[]) AS w(source_id)
 CROSS JOIN LATERAL (
-    SELECT source_id, id, content_hash, source_hash FROM entries
+    SELECT source_id, id, content_hash, source_hash, record_hash FROM entries
     WHERE knowledge_base_id = %(knowledge_base_id)b AND source_id = w.source_id LIMIT 1
 ) AS x
 """
@@ -46,7 +46,7 @@ CROSS JOIN LATERAL (
     SELECT source_id, record_hash, record_job_id, record_batch, record_seq FROM entries
     WHERE knowledge_base_id = %(knowledge_base_id)b AND source_id = w.source_id LIMIT 1
 ) AS x
-WHERE x.record_hash IS NOT NULL
+WHERE x.record_hash IS NOT NULL AND x.record_job_id IS NOT NULL
 """
 
 # The WHERE makes a row whose stored hash already equals ours (written meanwhile by
@@ -126,7 +126,7 @@ def batch_items(session: Session, *, job_id: UUID, seq: int) -> bytes:
 
 def stored_hashes(session: Session, *, knowledge_base_id: UUID, source_ids: list[str]) -> dict[str, Stored]:
     rows = _connection(session).execute(_STORED_HASHES, {"knowledge_base_id": knowledge_base_id, "source_ids": source_ids})
-    return {source_id: Stored(entry_id, digest, source_hash) for source_id, entry_id, digest, source_hash in rows}
+    return {source_id: Stored(*stored) for source_id, *stored in rows}
 
 
 def record_locations(connection: Connection, *, knowledge_base_id: UUID, source_ids: list[str]) -> list[tuple[str, str, UUID, int, int]]:

@@ -56,7 +56,12 @@ def known(connection: Connection, *, knowledge_base_id: UUID, source_ids: list[s
         columns = (ENTRIES.c.source_id, ENTRIES.c.record_hash, ENTRIES.c.record_job_id, ENTRIES.c.record_batch, ENTRIES.c.record_seq)
         for start in range(0, len(source_ids), _IDS_PER_STATEMENT):
             chunk = source_ids[start : start + _IDS_PER_STATEMENT]
-            where = (ENTRIES.c.knowledge_base_id == knowledge_base_id, ENTRIES.c.source_id.in_(chunk), ENTRIES.c.record_hash.is_not(None))
+            where = (
+                ENTRIES.c.knowledge_base_id == knowledge_base_id,
+                ENTRIES.c.source_id.in_(chunk),
+                ENTRIES.c.record_hash.is_not(None),
+                ENTRIES.c.record_job_id.is_not(None),
+            )
             rows += connection.execute(select(*columns).where(*where)).all()
     found = {source_id: Known(fingerprint, Location(job_id, batch, seq)) for source_id, fingerprint, job_id, batch, seq in rows}
     return _in_stored_batches(connection, found)
