@@ -71,8 +71,8 @@ def decode(blob: bytes, seqs: Container[int] | None = None) -> list[tuple[int, b
         referred = text[:1] == _REFERENCE
         if seqs is None or int(text[1 + referred : text.index(b",")]) in seqs:
             if referred:
-                seq, superseded, job_id, batch, record = orjson.loads(text[1:])
-                decoded.append((seq, superseded, Reference(Location(UUID(job_id), batch, record))))
+                seq, superseded, location = _reference_line(text)
+                decoded.append((seq, superseded, Reference(location)))
             else:
                 seq, superseded, raw = orjson.loads(text)
                 decoded.append((seq, superseded, raw))
@@ -89,7 +89,7 @@ def raw_records(blob: bytes, load: Load | None = None) -> list[bytes]:
     data = blobs.unpack(blob)
     if data.startswith(_ARRAY_FORMAT):
         return [orjson.dumps(raw) for _seq, _superseded, raw in orjson.loads(data)]
-    lines = [_reference(text) if text[:1] == _REFERENCE else _raw(text) for text in data.split(b"\n")]
+    lines = [_reference_line(text)[2] if text[:1] == _REFERENCE else _raw(text) for text in data.split(b"\n")]
     found = referred([line for line in lines if isinstance(line, Location)], load)
     return [found[line] if isinstance(line, Location) else line for line in lines]
 
@@ -127,6 +127,6 @@ def _raw(text: bytes) -> bytes:
     return text[text.index(b",", text.index(b",") + 1) + 1 : -1]
 
 
-def _reference(text: bytes) -> Location:
-    _seq, _superseded, job_id, batch, record = orjson.loads(text[1:])
-    return Location(UUID(job_id), batch, record)
+def _reference_line(text: bytes) -> tuple[int, bool, Location]:
+    seq, superseded, job_id, batch, record = orjson.loads(text[1:])
+    return seq, superseded, Location(UUID(job_id), batch, record)

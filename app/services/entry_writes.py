@@ -16,7 +16,14 @@ from sqlalchemy.orm import Session
 from app.models import Entry
 from app.services import postgres_writes
 from app.services.batch_records import Location
-from app.services.ingest import Delete, Refresh, Stored, Write
+from app.services.ingest import (
+    RECORD_COLUMNS,
+    Delete,
+    Refresh,
+    Stored,
+    Write,
+    record_columns,
+)
 from app.timestamps import utcnow
 
 ENTRIES = Entry.__table__
@@ -159,7 +166,4 @@ def _row(write: Write, workspace_id: UUID, knowledge_base_id: UUID, job_id: UUID
 
 
 def _stored_record(fingerprint: str | None, location: Location | None) -> dict[str, object]:
-    """The record_* columns: all four set, or all four NULL."""
-    if fingerprint is None or location is None:
-        return {"record_hash": None, "record_job_id": None, "record_batch": None, "record_seq": None}
-    return {"record_hash": fingerprint, "record_job_id": location.job_id, "record_batch": location.batch, "record_seq": location.seq}
+    return dict(zip(RECORD_COLUMNS, record_columns(fingerprint, location), strict=True))

@@ -77,6 +77,17 @@ class Refresh(NamedTuple):
     location: Location | None = None
 
 
+# Where an entry's raw record is stored, and its fingerprint: all four set, or all four NULL.
+RECORD_COLUMNS = ("record_hash", "record_job_id", "record_batch", "record_seq")
+
+
+def record_columns(fingerprint: str | None, location: Location | None) -> tuple[Any, ...]:
+    """RECORD_COLUMNS' values for a record written or refreshed from `location`."""
+    if fingerprint is None or location is None:
+        return (None, None, None, None)
+    return (fingerprint, location.job_id, location.batch, location.seq)
+
+
 @dataclass(slots=True)
 class Decision:
     outcomes: list[Outcome] = field(default_factory=list)

@@ -20,7 +20,15 @@ from sqlalchemy.orm import Session
 
 from app.services import batch_contents
 from app.services.batch_records import Location
-from app.services.ingest import Outcome, Refresh, Stored, Write
+from app.services.ingest import (
+    RECORD_COLUMNS,
+    Outcome,
+    Refresh,
+    Stored,
+    Write,
+    record_columns,
+)
+
 
 # One index probe per id, whatever the statistics say. The plain form
 # (`knowledge_base_id = $1 AND source_id = ANY($2)`) let the planner scan the whole
@@ -29,25 +37,23 @@ from app.services.ingest import Outcome, Refresh, Stored, Write
 # lookup then read every entry written so far (62 ms at 88,500 entries, growing with each
 # batch). The LIMIT keeps the subquery from being flattened into a join the planner could
 # turn into that same scan.
-_STORED_HASHES = """
-SELECT x.source_id, x.id, x.content_hash, x.source_hash, x.record_hash
+def _probe(columns: str, where: str = "") -> str:
+    """`columns` of the entry of each id in %(source_ids)s, by that probe."""
+    return f"""
+SELECT {", ".join(f"x.{c}" for c in columns.split(", "))}
 FROM unnest(%(source_ids)b::text[]) AS w(source_id)
 CROSS JOIN LATERAL (
-    SELECT source_id, id, content_hash, source_hash, record_hash FROM entries
+    SELECT {columns} FROM entries
     WHERE knowledge_base_id = %(knowledge_base_id)b AND source_id = w.source_id LIMIT 1
 ) AS x
-"""
+{where}"""
 
-# The same probes, for the entries whose raw record is stored somewhere (app/services/record_sources.py).
-_RECORD_LOCATIONS = """
-SELECT x.source_id, x.record_hash, x.record_job_id, x.record_batch, x.record_seq
-FROM unnest(%(source_ids)b::text[]) AS w(source_id)
-CROSS JOIN LATERAL (
-    SELECT source_id, record_hash, record_job_id, record_batch, record_seq FROM entries
-    WHERE knowledge_base_id = %(knowledge_base_id)b AND source_id = w.source_id LIMIT 1
-) AS x
-WHERE x.record_hash IS NOT NULL AND x.record_job_id IS NOT NULL
-"""
+
+_STORED_HASHES = _probe("source_id, id, content_hash, source_hash, record_hash")
+# The entries that say where a raw record they were written from is stored (app/services/record_sources.py).
+_RECORD_LOCATIONS = _probe(
+    "source_id, record_hash, record_job_id, record_batch, record_seq", "WHERE x.record_hash IS NOT NULL AND x.record_job_id IS NOT NULL"
+)
 
 # The WHERE makes a row whose stored hash already equals ours (written meanwhile by
 # another job) neither written nor returned; absent from RETURNING means "unchanged".
@@ -170,14 +176,9 @@ def refresh_source_hashes(session: Session, *, refreshes: Sequence[Refresh]) -> 
 
 
 def _stored_records(records: Sequence[tuple[str | None, Location | None]]) -> dict[str, list[object]]:
-    """The record_* columns: all four set, or all four NULL (entry_writes._stored_record)."""
-    known = [(fingerprint, loc) if fingerprint is not None and loc is not None else (None, None) for fingerprint, loc in records]
-    return {
-        "record_hash": [fingerprint for fingerprint, _loc in known],
-        "record_job_id": [loc.job_id if loc else None for _fingerprint, loc in known],
-        "record_batch": [loc.batch if loc else None for _fingerprint, loc in known],
-        "record_seq": [loc.seq if loc else None for _fingerprint, loc in known],
-    }
+    """RECORD_COLUMNS, one array each."""
+    rows = [record_columns(fingerprint, location) for fingerprint, location in records]
+    return {name: [row[n] for row in rows] for n, name in enumerate(RECORD_COLUMNS)}
 
 
 def remove(session: Session, *, knowledge_base_id: UUID, source_ids: list[str]) -> dict[str, UUID]:
