@@ -168,7 +168,7 @@ def test_keys_are_per_workspace(service):
         session.flush()
         other_kb = knowledge_bases.create(session, workspace_id=other_workspace, name="docs", description=None).id
     ours = submit(service, kb, "shared-key").json()["jobId"]
-    submission = Submission(adapter_type="generic-json", knowledge_base_id=other_kb, data=RECORDS, payload=orjson.dumps(RECORDS))
+    submission = Submission(adapter_type="generic-json", knowledge_base_id=other_kb, data=RECORDS)
     theirs = create_job(service.runtime, workspace_id=other_workspace, submission=submission, key="shared-key")
     assert not theirs.replayed
     assert str(theirs.job_id) != ours

@@ -203,13 +203,13 @@ def test_a_copy_remembers_its_idempotency_key_like_any_submission(service):
 
 def test_the_digest_covers_what_shapes_the_batches():
     adapter = GenericJsonAdapter()
-    base = resubmissions.digest(adapter, {}, b'{"records":[]}', batch_size=500)
-    assert resubmissions.digest(adapter, {}, b'{"records":[]}', batch_size=500) == base
-    assert resubmissions.digest(adapter, {}, b'{"records":[] }', batch_size=500) != base
-    assert resubmissions.digest(adapter, {"k": 1}, b'{"records":[]}', batch_size=500) != base
-    assert resubmissions.digest(adapter, {}, b'{"records":[]}', batch_size=499) != base
+    base = resubmissions.digest(adapter, {}, {"records": []}, batch_size=500)
+    assert resubmissions.digest(adapter, {}, {"records": []}, batch_size=500) == base
+    assert resubmissions.digest(adapter, {}, {"records": [], "at": 1}, batch_size=500) != base
+    assert resubmissions.digest(adapter, {"k": 1}, {"records": []}, batch_size=500) != base
+    assert resubmissions.digest(adapter, {}, {"records": []}, batch_size=499) != base
 
     class Newer(GenericJsonAdapter):
         version = "9.9.9"
 
-    assert resubmissions.digest(Newer(), {}, b'{"records":[]}', batch_size=500) != base
+    assert resubmissions.digest(Newer(), {}, {"records": []}, batch_size=500) != base

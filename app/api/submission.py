@@ -22,11 +22,10 @@ from app.api.body import Form, read_body, read_form
 from app.api.openapi import IDEMPOTENCY_KEY_PATTERN
 from app.errors import InvalidInput, UnsupportedMediaType
 from app.services.jobs import Submission
+from app.services.payload_json import TOO_DEEP
 from app.services.record_checks import has_escaped_nul
 
 REQUIRED = ("adapterType", "knowledgeBaseId", "data")
-# orjson writes at most 254 nested levels; anything deeper cannot be stored.
-MAX_DEPTH = 254
 MAX_ADAPTER_TYPE_LENGTH = 100
 
 
@@ -149,23 +148,22 @@ def _validated(body: dict[str, Any]) -> Submission:
         issues.append(Issue("options", "must be an object"))
     if issues:
         raise InvalidInput("Validation failed: " + "; ".join(f"{i.path} {i.message}" for i in issues), issues)
-    if options is not None and has_escaped_nul(_encoded(options, "options")):
+    if options is not None and has_escaped_nul(_encoded(options)):
         raise InvalidInput("options must not contain NUL characters", [Issue("options", "must not contain NUL characters")])
     return Submission(
         adapter_type=adapter_type.strip(),
         knowledge_base_id=knowledge_base_id,  # type: ignore[arg-type]
         data=body["data"],
-        payload=_encoded(body["data"], "data"),
         options=options,
     )
 
 
-def _encoded(value: Any, where: str) -> bytes:
+def _encoded(options: dict[str, Any]) -> bytes:
+    """The payload is serialized later, in pieces, for its digests (app/services/payload_json.py)."""
     try:
-        return orjson.dumps(value)
+        return orjson.dumps(options)
     except orjson.JSONEncodeError:
-        message = f"is nested too deeply (more than {MAX_DEPTH} levels of arrays and objects)"
-        raise InvalidInput(f"{where} {message}", [Issue(where, message)]) from None
+        raise InvalidInput(f"options {TOO_DEEP}", [Issue("options", TOO_DEEP)]) from None
 
 
 def _parse_json(raw: bytes, where: str) -> Any:

@@ -1,7 +1,7 @@
 """Idempotent job submission: a retried request with the same `Idempotency-Key` replays.
 
 A key names one request, identified by the SHA-256 of its canonical form (adapter type,
-knowledge base, options and the payload bytes). Within the key's lifetime the same key
+knowledge base, options and the payload's compact JSON). Within the key's lifetime the same key
 with the same request answers with the job it created; with another request it is a
 Conflict. An expired key is forgotten, and the next request may use it again.
 """
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import Conflict
 from app.models import IdempotencyKey
+from app.services import payload_json
 from app.services.jobs import Submission
 from app.timestamps import utcnow
 
@@ -37,7 +38,7 @@ def fingerprint(submission: Submission) -> str:
     }
     digest = hashlib.sha256(orjson.dumps(head, option=orjson.OPT_SORT_KEYS))
     digest.update(b"\n")
-    digest.update(submission.payload)
+    payload_json.feed(digest, submission.data)
     return digest.hexdigest()
 
 

@@ -27,7 +27,6 @@ class Submission:
     adapter_type: str
     knowledge_base_id: UUID
     data: Any
-    payload: bytes
     options: dict[str, Any] | None = None
 
 
@@ -104,7 +103,7 @@ def validate(submission: Submission, *, max_records: int) -> Validated:
 
 
 def payload_digest(validated: Validated, *, batch_size: int) -> bytes:
-    return resubmissions.digest(validated.adapter, validated.options, validated.submission.payload, batch_size=batch_size)
+    return resubmissions.digest(validated.adapter, validated.options, validated.submission.data, batch_size=batch_size)
 
 
 def stored_records(connection: Connection, validated: Validated, identified: list[Identity | None]) -> dict[str, Known]:

@@ -45,7 +45,7 @@ from sqlalchemy.orm import Session
 from adapters import registry
 from adapters.base import Adapter
 from app.models import Job, JobBatch, JobPayload
-from app.services import batch_contents, knowledge_bases, record_sources
+from app.services import batch_contents, knowledge_bases, payload_json, record_sources
 from app.services.planning import MAX_BATCH_BYTES, PLAN_FORMAT
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,12 +62,13 @@ class Earlier:
     batch_count: int
 
 
-def digest(adapter: Adapter, options: dict[str, Any], payload: bytes, *, batch_size: int) -> bytes:
+def digest(adapter: Adapter, options: dict[str, Any], data: Any, *, batch_size: int) -> bytes:
+    """Over the parsed payload `data` as orjson writes it (app/services/payload_json.py)."""
     shape = [PLAN_FORMAT, batch_size, MAX_BATCH_BYTES]
     head = orjson.dumps([adapter.name, adapter.version, options, shape], option=orjson.OPT_SORT_KEYS)
     state = blake3.blake3(head)
     state.update(b"\n")
-    state.update(payload)
+    payload_json.feed(state, data)
     return state.digest()
 
 

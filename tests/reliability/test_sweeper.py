@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import timedelta
 from uuid import UUID
 
-import orjson
 import pytest
 from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy import update
@@ -63,7 +62,6 @@ def accept_without_sending(service, kb: str, data: list[dict]) -> str:  # type: 
         adapter_type="generic-json",
         knowledge_base_id=UUID(kb),
         data={"records": data},
-        payload=orjson.dumps({"records": data}),
     )
     with transaction(service.runtime.sessions) as session:
         accepted = jobs.submit(

@@ -1,0 +1,63 @@
+"""The payload's JSON in pieces is byte for byte what orjson writes whole, so the digests
+taken over it match those of jobs and keys stored before it was streamed."""
+
+from __future__ import annotations
+
+import hashlib
+from uuid import UUID
+
+import blake3
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from adapters.generic_json import GenericJsonAdapter
+from app.errors import InvalidInput
+from app.services import payload_json, resubmissions
+from app.services.idempotency import fingerprint
+from app.services.jobs import Submission
+from app.services.planning import MAX_BATCH_BYTES, PLAN_FORMAT
+
+scalars = st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.floats(allow_nan=False, allow_infinity=False) | st.text()
+json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=8), inner, max_size=5), max_leaves=40)
+
+
+@given(json_values)
+def test_the_pieces_join_to_what_orjson_writes(value):
+    assert b"".join(payload_json.chunks(value)) == orjson.dumps(value)
+
+
+@pytest.mark.parametrize("value", [[], {}, {"records": []}, {"records": [{}], "at": []}, [[1, [2]], {"a": {}}], "x", None])
+def test_empty_and_nested_containers_join_exactly(value):
+    assert b"".join(payload_json.chunks(value)) == orjson.dumps(value)
+
+
+def test_a_record_is_one_piece_so_a_payload_is_never_serialized_whole():
+    records = [{"id": str(n), "content": "x" * 1000} for n in range(50)]
+    pieces = list(payload_json.chunks({"export": "nightly", "records": records}))
+    assert max(len(piece) for piece in pieces) < 1100
+    # the member's name and value, the records' name, a piece per record, the ends of the list and the object
+    assert len(pieces) == 3 + len(records) + 2
+
+
+def test_the_payload_digest_is_the_one_jobs_stored_before_streaming():
+    adapter, data = GenericJsonAdapter(), {"records": [{"id": "a", "content": "é\u2028"}, {"id": "b", "tags": [1.5, None]}], "at": 3}
+    head = orjson.dumps([adapter.name, adapter.version, {}, [PLAN_FORMAT, 500, MAX_BATCH_BYTES]], option=orjson.OPT_SORT_KEYS)
+    whole = blake3.blake3(head + b"\n" + orjson.dumps(data)).digest()
+    assert resubmissions.digest(adapter, {}, data, batch_size=500) == whole
+
+
+def test_the_idempotency_fingerprint_is_the_one_keys_stored_before_streaming():
+    submission = Submission(adapter_type="generic-json", knowledge_base_id=UUID(int=7), data=[{"id": "a"}], options=None)
+    head = orjson.dumps({"adapterType": "generic-json", "knowledgeBaseId": str(submission.knowledge_base_id), "options": {}}, option=orjson.OPT_SORT_KEYS)
+    assert fingerprint(submission) == hashlib.sha256(head + b"\n" + orjson.dumps([{"id": "a"}])).hexdigest()
+
+
+def test_a_record_too_deep_to_serialize_is_a_400_on_data():
+    deep: object = []
+    for _ in range(300):
+        deep = [deep]
+    with pytest.raises(InvalidInput) as raised:
+        payload_json.feed(hashlib.sha256(), {"records": [{"id": "a", "metadata": deep}]})
+    assert raised.value.issues[0].path == "data"
