@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters import Registry, UnknownAdapter
@@ -29,6 +29,7 @@ from app.services import batch_contents, batch_records, entry_writes, manifests,
 from app.services.ingest import (
     CREATED,
     DELETED,
+    FAILED,
     SKIPPED,
     SUCCESS,
     UNCHANGED,
@@ -45,6 +46,61 @@ from app.services.record_checks import RecordLimits
 from app.timestamps import utcnow
 
 log = logging.getLogger(__name__)
+
+# The statements every batch runs, built once. Built per call, constructing them and
+# computing their cache keys cost 0.45 ms each on the AMD bench machine, a few ms per
+# batch; executed on the session's Core connection they also skip the ORM's bulk-update
+# path. Bind names differ from column names, which update() reserves for its SET clause.
+_JOBS, _BATCHES = Job.__table__, JobBatch.__table__
+_THIS_BATCH = (_BATCHES.c.job_id == bindparam("b_job_id"), _BATCHES.c.seq == bindparam("b_seq"))
+_CLAIMED = batch_contents.with_origin(
+    select(
+        _JOBS.c.status,
+        _JOBS.c.workspace_id,
+        _JOBS.c.knowledge_base_id,
+        _JOBS.c.adapter_type,
+        _JOBS.c.adapter_version,
+        _JOBS.c.options,
+        _BATCHES.c.done,
+        batch_contents.MANIFEST.label("manifest"),
+        _BATCHES.c.attempts,
+    )
+    .select_from(JobBatch)
+    .join(Job, Job.id == JobBatch.job_id)
+).where(*_THIS_BATCH)
+_COUNT_ATTEMPT = (
+    update(_BATCHES)
+    .where(*_THIS_BATCH, _BATCHES.c.done.is_(False))
+    .values(attempts=_BATCHES.c.attempts + 1, started_at=bindparam("b_now"))
+    .returning(_BATCHES.c.attempts)
+)
+_START_JOB = (
+    update(_JOBS)
+    .where(_JOBS.c.id == bindparam("b_job_id"), _JOBS.c.status == JobStatus.PENDING)
+    .values(status=JobStatus.PROCESSING, started_at=bindparam("b_now"), updated_at=bindparam("b_now"))
+)
+# FOR NO KEY UPDATE: enough against a second apply, and it lets copies of this batch
+# (whose foreign key takes FOR KEY SHARE) be inserted meanwhile.
+_DONE_FOR_UPDATE = select(_BATCHES.c.done).where(*_THIS_BATCH).with_for_update(key_share=True)
+_COUNTERS = ("processed", "successful", "failed", "skipped", "created", "updated", "deleted")
+_PROGRESS = (
+    update(_JOBS)
+    .where(_JOBS.c.id == bindparam("b_job_id"), _JOBS.c.status == JobStatus.PROCESSING)
+    .values(
+        {
+            **{name: _JOBS.c[name] + bindparam(f"b_{name}") for name in _COUNTERS},
+            "batches_done": _JOBS.c.batches_done + 1,
+            "updated_at": bindparam("b_now"),
+        }
+    )
+    .returning(_JOBS.c.batches_done, _JOBS.c.batch_count)
+)
+_MARK_DONE = update(_BATCHES).where(*_THIS_BATCH).values(done=True)
+_COMPLETE_JOB = (
+    update(_JOBS)
+    .where(_JOBS.c.id == bindparam("b_job_id"))
+    .values(status=JobStatus.COMPLETED, completed_at=bindparam("b_now"), updated_at=bindparam("b_now"))
+)
 
 
 class _Abandoned(Exception):
@@ -204,23 +260,8 @@ def claim_batch(session: Session, *, job_id: UUID, seq: int, max_attempts: int |
     claiming it meanwhile waits, then finds it done (otherwise the claim commits at once,
     and apply_batch checks `done` again under its own lock).
     """
-    row = session.execute(
-        batch_contents.with_origin(
-            select(
-                Job.status,
-                Job.workspace_id,
-                Job.knowledge_base_id,
-                Job.adapter_type,
-                Job.adapter_version,
-                Job.options,
-                JobBatch.done,
-                batch_contents.MANIFEST.label("manifest"),
-                JobBatch.attempts,
-            )
-            .select_from(JobBatch)
-            .join(Job, Job.id == JobBatch.job_id)
-        ).where(JobBatch.job_id == job_id, JobBatch.seq == seq)
-    ).first()
+    connection = session.connection()
+    row = connection.execute(_CLAIMED, {"b_job_id": job_id, "b_seq": seq}).first()
     if row is None or row.status not in ACTIVE_STATUSES or row.done:
         return None
     if max_attempts is not None and row.attempts >= max_attempts:
@@ -228,22 +269,11 @@ def claim_batch(session: Session, *, job_id: UUID, seq: int, max_attempts: int |
         log.error("batch %s used up its %s attempts; job failed", seq, row.attempts, extra={"batch": seq})
         return None
     now = utcnow()
-    attempts = session.execute(
-        update(JobBatch)
-        .where(JobBatch.job_id == job_id, JobBatch.seq == seq, JobBatch.done.is_(False))
-        .values(attempts=JobBatch.attempts + 1, started_at=now)
-        .returning(JobBatch.attempts)
-        .execution_options(synchronize_session=False)
-    ).scalar_one_or_none()
+    attempts = connection.execute(_COUNT_ATTEMPT, {"b_job_id": job_id, "b_seq": seq, "b_now": now}).scalar_one_or_none()
     if attempts is None:
         return None
     if row.status == JobStatus.PENDING:
-        session.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.status == JobStatus.PENDING)
-            .values(status=JobStatus.PROCESSING, started_at=now, updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
+        connection.execute(_START_JOB, {"b_job_id": job_id, "b_now": now})
     return Claim(
         workspace_id=row.workspace_id,
         knowledge_base_id=row.knowledge_base_id,
@@ -269,42 +299,31 @@ def out_of_attempts(seq: int, attempts: int) -> str:
 
 def apply_batch(session: Session, *, job_id: UUID, seq: int, claim: Claim, decision: Decision, claimed: bool = False) -> str:
     """`claimed`: this transaction claimed the batch, so it holds the row locked and not done."""
+    connection = session.connection()
+    this_batch = {"b_job_id": job_id, "b_seq": seq}
     if not claimed:
-        done = session.execute(
-            # FOR NO KEY UPDATE: enough against a second apply, and it lets copies of this
-            # batch (whose foreign key takes FOR KEY SHARE) be inserted meanwhile.
-            select(JobBatch.done).where(JobBatch.job_id == job_id, JobBatch.seq == seq).with_for_update(key_share=True)
-        ).scalar_one_or_none()
+        done = connection.execute(_DONE_FOR_UPDATE, this_batch).scalar_one_or_none()
         if done is None or done:
             raise _Abandoned("already applied")
     outcomes = decision.outcomes + _write(session, job_id=job_id, seq=seq, claim=claim, decision=decision)
     results.record(session, job_id=job_id, outcomes=outcomes)
     counts = Counter(o.status for o in outcomes) + Counter(o.action for o in outcomes if o.status == SUCCESS)
+    tally = {
+        "b_processed": len(outcomes),
+        "b_successful": counts[SUCCESS],
+        "b_failed": counts[FAILED],
+        "b_skipped": counts[SKIPPED],
+        "b_created": counts[CREATED],
+        "b_updated": counts[UPDATED],
+        "b_deleted": counts[DELETED],
+    }
     now = utcnow()
-    progress = session.execute(
-        update(Job)
-        .where(Job.id == job_id, Job.status == JobStatus.PROCESSING)
-        .values(
-            processed=Job.processed + len(outcomes),
-            successful=Job.successful + counts[SUCCESS],
-            failed=Job.failed + counts["failed"],
-            skipped=Job.skipped + counts[SKIPPED],
-            created=Job.created + counts[CREATED],
-            updated=Job.updated + counts[UPDATED],
-            deleted=Job.deleted + counts[DELETED],
-            batches_done=Job.batches_done + 1,
-            updated_at=now,
-        )
-        .returning(Job.batches_done, Job.batch_count)
-        .execution_options(synchronize_session=False)
-    ).first()
+    progress = connection.execute(_PROGRESS, {"b_job_id": job_id, "b_now": now, **tally}).first()
     if progress is None:
         raise _Abandoned("job is no longer processing")
-    session.execute(
-        update(JobBatch).where(JobBatch.job_id == job_id, JobBatch.seq == seq).values(done=True).execution_options(synchronize_session=False)
-    )
+    connection.execute(_MARK_DONE, this_batch)
     if progress.batches_done >= progress.batch_count:
-        session.execute(update(Job).where(Job.id == job_id).values(status=JobStatus.COMPLETED, completed_at=now, updated_at=now))
+        connection.execute(_COMPLETE_JOB, {"b_job_id": job_id, "b_now": now})
         return "applied; job completed"
     return "applied"
 
