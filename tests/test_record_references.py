@@ -4,7 +4,6 @@ what keeps the batch referred to, and the migration both ways. Both backends."""
 
 from __future__ import annotations
 
-import dataclasses
 from uuid import UUID, uuid4
 
 import orjson
@@ -61,7 +60,7 @@ def test_a_record_stored_unchanged_is_planned_as_a_reference_and_the_batches_sta
     planned = plan_batches(ADAPTER, RECORDS, batch_size=3, known=known)
     assert [b.record_count for b in planned.batches] == [b.record_count for b in plain.batches] == [3, 3, 1]
     lines = [line for b in planned.batches for line in manifests.decode(b.manifest)]
-    assert [dataclasses.replace(line, referred=False) for line in lines] == [line for b in plain.batches for line in manifests.decode(b.manifest)]
+    assert [line._replace(referred=False) for line in lines] == [line for b in plain.batches for line in manifests.decode(b.manifest)]
     assert [line.referred for line in lines] == [i != 4 for i in range(7)]
     decoded = [batch_records.decode(b.items) for b in planned.batches]
     assert decoded[1][1] == (4, False, RECORDS[4])
