@@ -33,12 +33,19 @@ def test_empty_and_nested_containers_join_exactly(value):
     assert b"".join(payload_json.chunks(value)) == orjson.dumps(value)
 
 
-def test_a_record_is_one_piece_so_a_payload_is_never_serialized_whole():
-    records = [{"id": str(n), "content": "x" * 1000} for n in range(50)]
+def test_the_records_come_a_slice_at_a_time_so_a_payload_is_never_serialized_whole():
+    records = [{"id": str(n), "content": "x" * 1000} for n in range(1000)]
     pieces = list(payload_json.chunks({"export": "nightly", "records": records}))
-    assert max(len(piece) for piece in pieces) < 1100
-    # the member's name and value, the records' name, a piece per record, the ends of the list and the object
-    assert len(pieces) == 3 + len(records) + 2
+    assert max(len(piece) for piece in pieces) < payload_json.RECORDS_PER_PIECE * 1100
+    assert b"".join(pieces) == orjson.dumps({"export": "nightly", "records": records})
+    assert len(pieces) > 1000 // payload_json.RECORDS_PER_PIECE
+
+
+@pytest.mark.parametrize("count", [1, 255, 256, 257, 512, 513])
+def test_lists_around_the_slice_size_join_exactly(count):
+    records = [{"n": n} for n in range(count)]
+    assert b"".join(payload_json.chunks(records)) == orjson.dumps(records)
+    assert b"".join(payload_json.chunks({"records": records, "at": 1})) == orjson.dumps({"records": records, "at": 1})
 
 
 def test_the_payload_digest_is_the_one_jobs_stored_before_streaming():
