@@ -48,6 +48,49 @@ def test_lists_around_the_slice_size_join_exactly(count):
     assert b"".join(payload_json.chunks({"records": records, "at": 1})) == orjson.dumps({"records": records, "at": 1})
 
 
+def nested(levels: int) -> list:
+    value: list = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("shape", ["beside the records", "in a record", "in a content-hub page"])
+@pytest.mark.parametrize("levels", [244, 250, 251, 252, 253, 254])
+def test_a_payload_too_deep_for_orjson_whole_is_too_deep_in_pieces(shape, levels):
+    """Each piece is serialized as deep as it sits, so the pieces fail exactly where the
+    whole payload does (a piece serialized on its own would be some levels short)."""
+    deep = nested(levels)
+    data = {
+        "beside the records": {"records": [{"id": "a"}], "export": deep},
+        "in a record": {"records": [{"id": "a", "metadata": {"k": deep}}]},
+        "in a content-hub page": [[[{"id": "a", "m": deep}], {"site": "x"}]],
+    }[shape]
+    try:
+        whole = orjson.dumps(data)
+    except orjson.JSONEncodeError:
+        with pytest.raises(orjson.JSONEncodeError):
+            b"".join(payload_json.chunks(data))
+    else:
+        assert b"".join(payload_json.chunks(data)) == whole
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        lambda docs: [docs, {"site": "x"}],  # content-hub: one page
+        lambda docs: [[docs, {"site": "x"}], [docs[:3], {}]],  # content-hub: a list of pages
+        lambda docs: {"records": docs, "at": 1},  # generic-json
+        lambda docs: docs,
+    ],
+)
+def test_every_adapter_shape_comes_a_slice_of_records_at_a_time(shape):
+    data = shape([{"id": str(n), "html": "x" * 1000} for n in range(1000)])
+    pieces = list(payload_json.chunks(data))
+    assert b"".join(pieces) == orjson.dumps(data)
+    assert max(len(piece) for piece in pieces) < payload_json.RECORDS_PER_PIECE * 1100
+
+
 def test_the_payload_digest_is_the_one_jobs_stored_before_streaming():
     adapter, data = GenericJsonAdapter(), {"records": [{"id": "a", "content": "é\u2028"}, {"id": "b", "tags": [1.5, None]}], "at": 3}
     head = orjson.dumps([adapter.name, adapter.version, {}, [PLAN_FORMAT, 500, MAX_BATCH_BYTES]], option=orjson.OPT_SORT_KEYS)

@@ -16,7 +16,7 @@ from adapters import PayloadError, UnknownAdapter, registry
 from adapters.base import Adapter, Identity, Issue
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import ACTIVE_STATUSES, Job, JobBatch, JobPayload, JobStatus
-from app.services import batch_contents, knowledge_bases, payloads, record_sources, resubmissions
+from app.services import batch_contents, knowledge_bases, payload_json, payloads, record_sources, resubmissions
 from app.services.planning import Plan, identities, plan_batches, usable_id
 from app.services.record_sources import Known
 from app.timestamps import utcnow
@@ -129,9 +129,10 @@ def plan(
         planned = plan_batches(
             validated.adapter, validated.items, batch_size=batch_size, options=validated.options, identified=identified, known=known
         )
+        envelope = payloads.envelope(validated.submission.data, validated.items)
     except orjson.JSONEncodeError:
-        raise InvalidInput("A record is nested too deeply to be stored", [Issue("data", "has a record nested too deeply")]) from None
-    envelope = payloads.envelope(validated.submission.data, validated.items)
+        # The payload digest, taken first, refuses the same payloads (payload_json.feed).
+        raise InvalidInput(f"data {payload_json.TOO_DEEP}", [Issue("data", payload_json.TOO_DEEP)]) from None
     return Planned(validated, planned, envelope, digest if digest is not None else payload_digest(validated, batch_size=batch_size))
 
 

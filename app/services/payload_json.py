@@ -4,8 +4,8 @@ The payload digest (app/services/resubmissions.py) and an Idempotency-Key's requ
 fingerprint (app/services/idempotency.py) hash the payload as `orjson.dumps` writes it.
 Serialized whole, a 30 MB payload stayed 30 MB more in the API for as long as its job
 was planned: a multipart upload then peaked at 298 MB of its 300 MB target. `chunks`
-writes the same bytes a few hundred records at a time, so the digests are unchanged (jobs stored
-before still match) and the pieces are freed as they are hashed.
+writes the same bytes a few hundred records at a time, so the digests are unchanged (jobs
+stored before still match) and the pieces are freed as they are hashed.
 """
 
 from __future__ import annotations
@@ -25,6 +25,9 @@ TOO_DEEP = f"is nested too deeply (more than {MAX_DEPTH} levels of arrays and ob
 # re-run than one whole serialization had (a call, a generator step and a hash update
 # per record); 256 records of a few KB are about 1 MB.
 RECORDS_PER_PIECE = 256
+# Lists streamed element by element rather than serialized whole: the payload's, and
+# those down to where content-hub keeps its documents (data[i][0] of a list of pages).
+STREAM_DEPTH = 3
 
 
 class Hasher(Protocol):
@@ -32,38 +35,62 @@ class Hasher(Protocol):
 
 
 def chunks(value: Any) -> Iterator[bytes | memoryview]:
-    """`orjson.dumps(value)` in pieces: a list RECORDS_PER_PIECE elements at a time, an
-    object value by value with its lists so (where records are: the payload itself, or
-    one key down). Each element is serialized whole, so an element may be nested up to
-    MAX_DEPTH levels below its list."""
-    if isinstance(value, list):
-        yield from _elements(value)
-    elif isinstance(value, dict):
+    """`orjson.dumps(value)` in pieces: the members of the payload's object, and the
+    elements of its lists down to STREAM_DEPTH (where both adapters' records are: the
+    payload itself, one key down, or a list or two down), lists of them RECORDS_PER_PIECE
+    at a time. Each piece is serialized as deep as it sits in the payload, so orjson's
+    depth limit refuses exactly what it refuses in the whole payload."""
+    return _pieces(value, 0)
+
+
+def _pieces(value: Any, depth: int) -> Iterator[bytes | memoryview]:
+    if isinstance(value, dict) and value and depth == 0:
         separator = b"{"
         for key, member in value.items():
             yield separator + orjson.dumps(key) + b":"
-            if isinstance(member, list):
-                yield from _elements(member)
-            else:
-                yield orjson.dumps(member)
+            yield from _pieces(member, 1)
             separator = b","
-        yield b"}" if value else b"{}"
+        yield b"}"
+    elif isinstance(value, list) and value and depth < STREAM_DEPTH:
+        separator = b"["
+        for group, nested in _groups(value, depth):
+            yield separator
+            if nested:
+                yield from _pieces(group, depth + 1)
+            else:
+                yield _at(group, depth)[1:-1]  # a slice's elements, without its brackets
+            separator = b","
+        yield b"]"
     else:
-        yield orjson.dumps(value)
+        yield _at(value, depth)
 
 
-def _elements(values: list[Any]) -> Iterator[bytes | memoryview]:
-    """A slice serialized is `[` + its elements joined by `,` + `]`: one orjson call per
-    slice, its brackets left out by a view rather than a copy."""
-    if not values:
-        yield b"[]"
-        return
-    for start in range(0, len(values), RECORDS_PER_PIECE):
-        piece = memoryview(orjson.dumps(values[start : start + RECORDS_PER_PIECE]))
-        yield piece[:-1] if start == 0 else b","
-        if start:
-            yield piece[1:-1]
-    yield b"]"
+def _groups(values: list[Any], depth: int) -> Iterator[tuple[Any, bool]]:
+    """A list's elements as (a list to stream in turn, True) or (a slice of at most
+    RECORDS_PER_PIECE consecutive other elements, serialized in one call, False)."""
+    run: list[Any] = []
+    for element in values:
+        if isinstance(element, list) and element and depth + 1 < STREAM_DEPTH:
+            if run:
+                yield run, False
+                run = []
+            yield element, True
+        else:
+            run.append(element)
+            if len(run) == RECORDS_PER_PIECE:
+                yield run, False
+                run = []
+    if run:
+        yield run, False
+
+
+def _at(value: Any, depth: int) -> memoryview:
+    """`value` serialized inside `depth` one-element lists, which are then cut off: as
+    deep as it sits in the payload."""
+    for _ in range(depth):
+        value = [value]
+    view = memoryview(orjson.dumps(value))
+    return view[depth : len(view) - depth]
 
 
 def feed(hasher: Hasher, data: Any) -> None:
