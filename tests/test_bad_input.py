@@ -59,8 +59,8 @@ def test_json_nested_deeper_than_1024_levels_is_invalid_json(service):
 def test_data_nested_deeper_than_can_be_stored_is_a_400(service, data):
     kb = service.create_kb()
     body = refused(post_raw(service, b'{"adapterType": "generic-json", "knowledgeBaseId": "%s", "data": %s}' % (kb.encode(), data)))
-    assert body["message"] == "data is nested too deeply (more than 254 levels of arrays and objects)"
-    assert body["errors"] == [{"path": "data", "message": "is nested too deeply (more than 254 levels of arrays and objects)"}]
+    assert body["message"] == "data is nested too deeply (more than 128 levels of arrays and objects)"
+    assert body["errors"] == [{"path": "data", "message": "is nested too deeply (more than 128 levels of arrays and objects)"}]
     keyed = service.client.post(
         "/api/v2/data-ingestion/jobs",
         content=b'{"adapterType": "generic-json", "knowledgeBaseId": "%s", "data": %s}' % (kb.encode(), data),
@@ -69,9 +69,23 @@ def test_data_nested_deeper_than_can_be_stored_is_a_400(service, data):
     assert keyed.status_code == 400 and keyed.json()["message"] == body["message"]
 
 
+def test_records_nested_where_orjson_overruns_its_buffer_are_a_400_not_a_crash(service):
+    """orjson 3.11-3.13 write past their buffer serializing ten records 250 levels deep
+    (the heap is corrupted, the process may abort): such a payload never reaches it."""
+    deep = b"[" * 248 + b"]" * 248
+    records = b",".join(b'{"id": "r%d", "content": "x", "metadata": {"m": %s}}' % (n, deep) for n in range(10))
+    kb = service.create_kb()
+    for path, options in (("data", b"{}"), ("options", b'{"k": %s}' % deep)):
+        data = b'{"records": [%s]}' % records if path == "data" else b'{"records": []}'
+        body = b'{"adapterType": "generic-json", "knowledgeBaseId": "%s", "options": %s, "data": %s}' % (kb.encode(), options, data)
+        refused_body = refused(post_raw(service, body))
+        assert refused_body["errors"] == [{"path": path, "message": "is nested too deeply (more than 128 levels of arrays and objects)"}]
+    assert service.client.get("/api/v2/data-ingestion/jobs").json()["total"] == 0
+
+
 def test_deeply_nested_metadata_within_the_limit_is_stored_whole(service):
     nested: object = "bottom"
-    for _ in range(200):
+    for _ in range(120):
         nested = {"n": nested}
     kb = service.create_kb()
     job = service.run(kb, [{"id": "deep", "content": "x", "metadata": {"tree": nested}}])

@@ -22,7 +22,7 @@ from app.api.body import Form, read_body, read_form
 from app.api.openapi import IDEMPOTENCY_KEY_PATTERN
 from app.errors import InvalidInput, UnsupportedMediaType
 from app.services.jobs import Submission
-from app.services.payload_json import TOO_DEEP
+from app.services.payload_json import TOO_DEEP, check_depth
 from app.services.record_checks import has_escaped_nul
 
 REQUIRED = ("adapterType", "knowledgeBaseId", "data")
@@ -148,6 +148,10 @@ def _validated(body: dict[str, Any]) -> Submission:
         issues.append(Issue("options", "must be an object"))
     if issues:
         raise InvalidInput("Validation failed: " + "; ".join(f"{i.path} {i.message}" for i in issues), issues)
+    if type(body["data"]) is dict or type(body["data"]) is list:
+        check_depth(body["data"], "data")
+    if options is not None:
+        check_depth(options, "options")
     if options is not None and has_escaped_nul(_encoded(options)):
         raise InvalidInput("options must not contain NUL characters", [Issue("options", "must not contain NUL characters")])
     return Submission(
