@@ -1,9 +1,9 @@
 """Creating the job of a submission: stored in one transaction, exactly one job per idempotency key.
 
-The checks that need the database (knowledge base, a key already used, an earlier job
-with the same payload) come first in a short transaction, the planning (serializing and
-compressing the batches) runs outside any, and the job, its batches and its key are
-inserted in one last transaction, so a crash leaves all or nothing.
+The checks that need the database (a key already used, the knowledge base) come first in
+a short transaction; the payload digest, the lookup of an earlier job with it and the
+planning (serializing and compressing the batches) run outside any; and the job, its
+batches and its key are inserted in one last transaction, so a crash leaves all or nothing.
 
 Resubmissions (app/services/resubmissions.py) skip most of that. A request whose bytes the
 workspace sent before is not even parsed: one transaction copies the earlier job (its
@@ -126,10 +126,12 @@ def _create(
                 return Created(previous, replayed=True)
         validated = jobs.validate(submission, max_records=settings.max_records_per_job)
         knowledge_bases.get(session, workspace_id=workspace_id, knowledge_base_id=submission.knowledge_base_id)
-        digest = jobs.payload_digest(validated, batch_size=settings.batch_size)
-        earlier = resubmissions.earlier_job(session, workspace_id=workspace_id, payload_digest=digest)
-    # Planning runs outside any transaction: no pooled connection idles meanwhile, and in
-    # the embedded mode SQLite's write lock stays free for the worker threads.
+    # The payload digest (serializing the payload: ~15 ms for 30 MB) and planning run
+    # outside any transaction: no pooled connection idles meanwhile, and in the embedded
+    # mode SQLite's write lock stays free for the worker threads.
+    digest = jobs.payload_digest(validated, batch_size=settings.batch_size)
+    with reading(runtime.engine) as connection:
+        earlier = resubmissions.earlier_job(connection, workspace_id=workspace_id, payload_digest=digest)
     if earlier is not None:
         try:
             return _store(runtime, workspace_id, request, jobs.repeat(validated, earlier=earlier, digest=digest), request_digest)

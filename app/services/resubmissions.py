@@ -39,7 +39,7 @@ from uuid import UUID
 
 import blake3
 import orjson
-from sqlalchemy import false, func, insert, literal, select
+from sqlalchemy import Connection, false, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from adapters import registry
@@ -102,7 +102,7 @@ def _adapter_versions() -> list[list[str]]:
     return [[adapter.name, adapter.version] for adapter in registry]
 
 
-def earlier_job(session: Session, *, workspace_id: UUID, payload_digest: bytes) -> Earlier | None:
+def earlier_job(session: Session | Connection, *, workspace_id: UUID, payload_digest: bytes) -> Earlier | None:
     """The newest job of the workspace with this digest, whatever its status or knowledge base."""
     row = session.execute(
         select(Job.id, Job.batch_count)
