@@ -116,8 +116,9 @@ def _create(
     request_digest: bytes | None,
 ) -> Created:
     settings = runtime.settings
-    # Everything that can refuse the request, in this order, before a second of planning:
-    # a key used by another request (409; a replay answers at once), the adapter and the
+    # Everything that can refuse the request, in this order, before a second of planning
+    # (after the checks made while it was parsed: its fields, its nesting depth): a key
+    # used by another request (409; a replay answers at once), the adapter and the
     # records (400), the knowledge base (404).
     with transaction(runtime.sessions) as session:
         if request is not None:

@@ -148,8 +148,7 @@ def _validated(body: dict[str, Any]) -> Submission:
         issues.append(Issue("options", "must be an object"))
     if issues:
         raise InvalidInput("Validation failed: " + "; ".join(f"{i.path} {i.message}" for i in issues), issues)
-    if type(body["data"]) is dict or type(body["data"]) is list:
-        check_depth(body["data"], "data")
+    check_depth(body["data"], "data")
     if options is not None:
         check_depth(options, "options")
     if options is not None and has_escaped_nul(_encoded(options)):
