@@ -131,7 +131,7 @@ def plan(
         )
         envelope = payloads.envelope(validated.submission.data, validated.items)
     except orjson.JSONEncodeError:
-        # The payload digest, taken first, refuses the same payloads (payload_json.feed).
+        # Unreachable from the API, which refuses such payloads while parsing (payload_json.check_depth).
         raise InvalidInput(f"data {payload_json.TOO_DEEP}", [Issue("data", payload_json.TOO_DEEP)]) from None
     return Planned(validated, planned, envelope, digest if digest is not None else payload_digest(validated, batch_size=batch_size))
 
