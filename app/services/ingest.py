@@ -58,6 +58,9 @@ class Write:
     source_hash: str | None = None
     # Where the raw record behind `source_hash` is stored (app/services/record_sources.py).
     location: Location | None = None
+    # No entry had this source id when the batch looked: PostgreSQL may COPY it in rather
+    # than upsert it (app/services/postgres_writes.py), and falls back if one appeared since.
+    new: bool = False
 
 
 @dataclass(slots=True, kw_only=True)
@@ -210,7 +213,7 @@ def _decide_write(
         log.exception("adapter %s failed on record %s (%s)", adapter.name, item.seq, source_id)
         decision.outcomes.append(Outcome(seq=item.seq, source_id=source_id, status=FAILED, error=INTERNAL_ERROR))
         return
-    decision.writes.append(Write(seq=item.seq, record=record, content_hash=digest, source_hash=source_hash))
+    decision.writes.append(Write(seq=item.seq, record=record, content_hash=digest, source_hash=source_hash, new=stored is None))
 
 
 def _fingerprint(adapter: Adapter, raw: Any, options: Mapping[str, Any]) -> tuple[str, Record | None]:
