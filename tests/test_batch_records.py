@@ -4,6 +4,8 @@ planned in the earlier format (one JSON array) are still read, by workers and by
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import orjson
 import pytest
 import zstandard
@@ -26,6 +28,31 @@ RECORDS = [
 def _array_format(lines: list[bytes]) -> bytes:
     """How PLAN_FORMAT 1 stored a batch."""
     return b"[" + b",".join(lines) + b"]"
+
+
+def test_lines_and_references_are_picked_by_seq_of_any_width():
+    location = batch_records.Location(UUID(int=5), 2, 1234)
+    lines = [
+        batch_records.line(9, False, orjson.dumps(RECORDS[0])),
+        batch_records.reference_line(10, True, location),
+        batch_records.line(123, True, orjson.dumps(RECORDS[1])),
+        batch_records.reference_line(1000, False, location),
+        batch_records.line(10000, False, orjson.dumps(RECORDS[2])),
+    ]
+    blob = blobs.pack(batch_records.encode(lines))
+    everything = [
+        (9, False, RECORDS[0]),
+        (10, True, batch_records.Reference(location)),
+        (123, True, RECORDS[1]),
+        (1000, False, batch_records.Reference(location)),
+        (10000, False, RECORDS[2]),
+    ]
+    assert batch_records.decode(blob) == everything
+    assert batch_records.decode(blob, {10, 123, 10000}) == [everything[1], everything[2], everything[4]]
+    assert batch_records.decode(blob, {1, 12, 100, 1000}) == [everything[3]]
+    assert batch_records.decode(blob, set()) == []
+    single = blobs.pack(batch_records.line(0, False, b"{}"))
+    assert batch_records.decode(single) == [(0, False, {})]
 
 
 def test_a_batch_is_a_line_per_record():
