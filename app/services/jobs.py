@@ -17,7 +17,7 @@ from adapters.base import Adapter, Identity, Issue
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import ACTIVE_STATUSES, Job, JobBatch, JobPayload, JobStatus
 from app.services import batch_contents, knowledge_bases, payload_json, payloads, record_sources, resubmissions
-from app.services.planning import Plan, identities, plan_batches, usable_id
+from app.services.planning import Plan, plan_batches, usable_id
 from app.services.record_sources import Known
 from app.timestamps import utcnow
 
@@ -68,19 +68,6 @@ class Planned:
     @property
     def batch_count(self) -> int:
         return len(self.plan.batches) if self.plan is not None else self.earlier.batch_count  # type: ignore[union-attr]
-
-
-def submit(session: Session, *, workspace_id: UUID, submission: Submission, batch_size: int, max_records: int) -> Accepted:
-    """Validate, plan and store a job in one session; the caller commits, then enqueues.
-
-    The API runs the same steps with the planning outside any transaction, and copies
-    the batches of an earlier job with the same payload instead of planning
-    (app/api/job_creation.py)."""
-    validated = validate(submission, max_records=max_records)
-    identified = identities(validated.adapter, validated.items)
-    known = stored_records(session.connection(), validated, identified)
-    planned = plan(validated, batch_size=batch_size, identified=identified, known=known)
-    return store(session, workspace_id=workspace_id, planned=planned)
 
 
 def validate(submission: Submission, *, max_records: int) -> Validated:

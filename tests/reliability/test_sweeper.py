@@ -14,6 +14,7 @@ import pytest
 from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy import update
 
+from app.api import job_creation
 from app.db import transaction
 from app.models import DEFAULT_WORKSPACE_ID, Job, JobBatch
 from app.queue import JobQueue
@@ -56,22 +57,10 @@ def set_attempts(runtime: Runtime, job_id: str, seq: int, attempts: int) -> None
 
 
 def accept_without_sending(service, kb: str, data: list[dict]) -> str:  # type: ignore[no-untyped-def]
-    """Store a job exactly as POST /jobs does, and lose its messages."""
-    settings = service.runtime.settings
-    submission = jobs.Submission(
-        adapter_type="generic-json",
-        knowledge_base_id=UUID(kb),
-        data={"records": data},
-    )
-    with transaction(service.runtime.sessions) as session:
-        accepted = jobs.submit(
-            session,
-            workspace_id=DEFAULT_WORKSPACE_ID,
-            submission=submission,
-            batch_size=settings.batch_size,
-            max_records=settings.max_records_per_job,
-        )
-    return str(accepted.job.id)
+    """Store a job exactly as POST /jobs does (its last step, enqueueing, is left out)."""
+    submission = jobs.Submission(adapter_type="generic-json", knowledge_base_id=UUID(kb), data={"records": data})
+    created = job_creation.create_job(service.runtime, workspace_id=DEFAULT_WORKSPACE_ID, submission=submission, key=None)
+    return str(created.job_id)
 
 
 @pytest.mark.parametrize("settings_overrides", SMALL_BATCHES)
