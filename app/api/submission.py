@@ -18,6 +18,7 @@ import orjson
 from litestar import Request
 
 from adapters.base import Issue
+from app.api import json_parsing
 from app.api.body import Form, read_body, read_form
 from app.api.openapi import IDEMPOTENCY_KEY_PATTERN
 from app.errors import InvalidInput, UnsupportedMediaType
@@ -164,7 +165,7 @@ def _validated(body: dict[str, Any]) -> Submission:
 
 def _parse_json(raw: bytes, where: str) -> Any:
     try:
-        return orjson.loads(raw)
+        return json_parsing.loads(raw)
     except orjson.JSONDecodeError as error:
         label = "Invalid JSON" if where == "body" else f"Invalid JSON in {where}"
         raise InvalidInput(f"{label}: {error}", [Issue(where, f"is not valid JSON: {error}")]) from None
