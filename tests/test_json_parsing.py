@@ -2,8 +2,8 @@
 
 Everything downstream (record fingerprints, digests, content hashes) is written with
 orjson and compared with what was written before, so a value must come out exactly as
-orjson.loads gives it: compared here by orjson's own serialization, which tells 1 from
-1.0 and 0.0 from -0.0.
+orjson.loads gives it: compared here member by member, by type and by value, which
+tells 1 from 1.0 and 0.0 from -0.0, at any depth.
 """
 
 from __future__ import annotations
@@ -35,15 +35,33 @@ json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=5) | 
 numbers = st.from_regex(r"\A-?(0|[1-9][0-9]{0,30})(\.[0-9]{1,30})?([eE][+-]?[0-9]{1,3})?\Z")
 
 
+def assert_identical(actual: object, expected: object) -> None:
+    """Equal, and of the same type all the way down; iterative, for documents 1,024 deep."""
+    pairs = [(actual, expected)]
+    while pairs:
+        a, b = pairs.pop()
+        assert type(a) is type(b), (a, b)
+        if type(a) is dict:
+            assert list(a) == list(b)  # keys, in order
+            pairs.extend(zip(a.values(), b.values(), strict=True))
+        elif type(a) is list:
+            assert len(a) == len(b)
+            pairs.extend(zip(a, b, strict=True))
+        elif type(a) is float:
+            assert repr(a) == repr(b)  # -0.0 is not 0.0 here
+        else:
+            assert a == b
+
+
 def same_as_orjson(raw: bytes) -> None:
     try:
-        expected = orjson.dumps(orjson.loads(raw))
+        expected = orjson.loads(raw)
     except orjson.JSONDecodeError as error:
         with pytest.raises(orjson.JSONDecodeError) as raised:
             json_parsing.loads(raw)
         assert str(raised.value) == str(error)
         return
-    assert orjson.dumps(json_parsing.loads(raw)) == expected
+    assert_identical(json_parsing.loads(raw), expected)
 
 
 @CHECKS
@@ -87,7 +105,11 @@ def test_a_damaged_document_fails_with_orjsons_message(value, seed, cuts):
         b'["a\x00b"]',
         b'["\\u0000"]',
         b"[" * 127 + b"]" * 127,
-        b"[" * 1025 + b"]" * 1025,  # past orjson's depth limit
+        # Beyond where msgspec gives up on Python 3.11 (RecursionError), up to orjson's limit and past it.
+        b"[" * 1010 + b"]" * 1010,
+        b'{"a":' * 1023 + b"[-0.0]" + b"}" * 1023,
+        b"[" * 1025 + b"]" * 1025,
+        b'{"a":' * 1024 + b"1" + b"}" * 1024,
         b"[" * 5000,
         b"[" * 100_000 + b"]" * 100_000,  # past Python's recursion limit, where msgspec gives up
         b'{"records": [{"id": 1, "n": 123456789012345678901234567890}]}',
@@ -95,3 +117,18 @@ def test_a_damaged_document_fails_with_orjsons_message(value, seed, cuts):
 )
 def test_edge_documents(raw):
     same_as_orjson(raw)
+
+
+def test_nesting_orjson_refuses_is_refused_whatever_msgspec_accepts():
+    """msgspec's limit follows Python's recursion limit, which later Pythons raise; the walk
+    sends anything deeper than orjson's 1,024 levels to orjson."""
+    deep = [[]]
+    for _ in range(1030):
+        deep = [deep]
+    assert json_parsing._orjson_reads_otherwise(deep)
+    inner: list = []
+    shallow = inner
+    for _ in range(1023):
+        inner.append([])
+        inner = inner[0]
+    assert not json_parsing._orjson_reads_otherwise(shallow)

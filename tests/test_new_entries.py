@@ -1,9 +1,10 @@
-"""Entries a batch found absent go in with COPY on PostgreSQL; the upsert settles the rest.
+"""A batch that found none of its entries goes in with COPY on PostgreSQL; any other is upserted.
 
 The batch looks its source ids up in one transaction and writes in another, so another
 job may create one of those entries in between. Then the COPY fails on the unique key,
 its savepoint is rolled back, and every write of the batch takes the upsert: nothing is
-lost, written twice or refused.
+lost, written twice or refused. The paths taken are told by spies wrapping the real
+functions, which still run against the real database.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ from uuid import UUID, uuid4
 
 import psycopg
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from adapters.base import Record
 from app.db import transaction
 from app.models import DEFAULT_WORKSPACE_ID, Entry
-from app.services import entry_writes
+from app.services import entry_writes, postgres_writes
 from app.services.batch_records import Location
 from app.services.ingest import Write
 
@@ -39,6 +40,21 @@ def write(source_id: str, content: str, *, new: bool, seq: int = 0, job_id: UUID
     return Write(seq=seq, record=record, content_hash=f"hash-{content}", source_hash=f"src-{content}", location=location, new=new)
 
 
+@pytest.fixture
+def paths(monkeypatch) -> list[str]:
+    """The write statements each batch ran, in order: "copy" and "upsert"."""
+    taken: list[str] = []
+    for name, label in (("_copy_new", "copy"), ("_upsert", "upsert")):
+        real = getattr(postgres_writes, name)
+
+        def spy(*args: Any, _real=real, _label=label, **kwargs: Any) -> Any:
+            taken.append(_label)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(postgres_writes, name, spy)
+    return taken
+
+
 def apply(service, kb: str, writes: list[Write], job_id: UUID) -> dict[str, tuple[UUID, int]]:
     with transaction(service.runtime.sessions) as session:
         return entry_writes.upsert(
@@ -54,12 +70,13 @@ def rows(service, kb: str) -> dict[str, dict[str, Any]]:
         return {row.source_id: row._asdict() for row in found}
 
 
-def test_a_new_entry_is_stored_as_the_upsert_stores_it(service):
+def test_a_new_entry_is_stored_as_the_upsert_stores_it(service, backend, paths):
     """Every column but the id is the same whichever way the entry went in."""
     job_id = uuid4()
     copied_kb, upserted_kb = service.create_kb("copied"), service.create_kb("upserted")
     copied = apply(service, copied_kb, [write("a", "one", new=True, job_id=job_id)], job_id)
     upserted = apply(service, upserted_kb, [write("a", "one", new=False, job_id=job_id)], job_id)
+    assert paths == (["copy", "upsert"] if backend == "postgres" else [])
 
     (copied_row,), (upserted_row,) = rows(service, copied_kb).values(), rows(service, upserted_kb).values()
     assert copied == {"a": (copied_row["id"], 1)}
@@ -74,16 +91,18 @@ def test_a_new_entry_is_stored_as_the_upsert_stores_it(service):
     assert (copied_row["version"], copied_row["last_job_id"], copied_row["record_job_id"]) == (1, job_id, job_id)
 
 
-def test_entries_created_by_another_job_since_the_lookup_are_updated_or_left_alone(service):
+def test_entries_created_by_another_job_since_the_lookup_are_updated_or_left_alone(service, backend, paths):
     kb = service.create_kb()
     first_job, second_job = uuid4(), uuid4()
     earlier = apply(service, kb, [write("same", "kept", new=False), write("changed", "old", new=False)], first_job)
     before = rows(service, kb)
+    paths.clear()
 
     # The batch looked before the other job wrote, so it believes all three new.
     written = apply(
         service, kb, [write("same", "kept", new=True), write("changed", "new", new=True), write("fresh", "x", new=True)], second_job
     )
+    assert paths == (["copy", "upsert"] if backend == "postgres" else [])
 
     after = rows(service, kb)
     assert sorted(after) == ["changed", "fresh", "same"]
@@ -93,12 +112,15 @@ def test_entries_created_by_another_job_since_the_lookup_are_updated_or_left_alo
     assert after["fresh"]["version"] == 1
 
 
-def test_new_and_existing_writes_of_one_batch_each_take_their_own_path(service):
+def test_a_batch_of_new_and_existing_writes_is_upserted_whole(service, backend, paths):
+    """One statement, its rows locked in one source id order, as every batch locks them."""
     kb = service.create_kb()
     job_id = uuid4()
     apply(service, kb, [write("old", "v1", new=False)], uuid4())
+    paths.clear()
     written = apply(service, kb, [write("old", "v2", new=False), *[write(f"n{i}", f"c{i}", new=True, seq=i) for i in range(1, 300)]], job_id)
 
+    assert paths == (["upsert"] if backend == "postgres" else [])
     after = rows(service, kb)
     assert len(after) == 300
     assert written["old"][1] == 2 and after["old"]["content"] == "v2"
@@ -107,10 +129,29 @@ def test_new_and_existing_writes_of_one_batch_each_take_their_own_path(service):
 
 
 @pytest.mark.parametrize("backend", ["postgres"])
-def test_a_refused_row_fails_the_batch_rather_than_taking_the_upsert(service):
+def test_the_copy_is_undone_with_the_batch(service, paths):
+    """The COPY runs in a savepoint of the batch's transaction, never in a transaction of its
+    own, also when it is the transaction's first statement: rolled back, the batch leaves nothing."""
+    kb = service.create_kb()
+    for first_statement in (None, "SELECT 1"):
+        with pytest.raises(RuntimeError), transaction(service.runtime.sessions) as session:
+            if first_statement:
+                session.execute(text(first_statement))
+            entry_writes.upsert(
+                session, workspace_id=DEFAULT_WORKSPACE_ID, knowledge_base_id=UUID(kb), job_id=uuid4(),
+                writes=[write(f"r{i}", "x", new=True) for i in range(5)],
+            )  # fmt: skip
+            raise RuntimeError("the batch fails after writing")
+    assert paths == ["copy", "copy"]
+    assert rows(service, kb) == {}
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_refused_row_fails_the_batch_rather_than_taking_the_upsert(service, paths):
     """Only a unique-key conflict falls back: any other error of the COPY is the batch's own."""
     kb = service.create_kb()
     with pytest.raises(psycopg.Error) as raised:
         apply(service, kb, [write("a", "nul \x00 inside", new=True)], uuid4())
+    assert paths == ["copy"]
     assert "NUL" in str(raised.value) or "0x00" in str(raised.value)
     assert rows(service, kb) == {}

@@ -58,8 +58,8 @@ class Write:
     source_hash: str | None = None
     # Where the raw record behind `source_hash` is stored (app/services/record_sources.py).
     location: Location | None = None
-    # No entry had this source id when the batch looked: PostgreSQL may COPY it in rather
-    # than upsert it (app/services/postgres_writes.py), and falls back if one appeared since.
+    # No entry had this source id when the batch looked: a batch of such writes only is
+    # COPYed in on PostgreSQL (app/services/postgres_writes.py), upserted if one appeared since.
     new: bool = False
 
 
