@@ -25,7 +25,7 @@ from adapters import Registry, UnknownAdapter
 from app.db import transaction
 from app.models import ACTIVE_STATUSES, Job, JobBatch, JobStatus
 from adapters.base import Adapter
-from app.services import batch_contents, batch_records, entry_writes, manifests, postgres_writes, record_sources, results
+from app.services import batch_contents, batch_records, entry_writes, manifests, record_sources, results
 from app.services.ingest import (
     CREATED,
     DELETED,
@@ -244,9 +244,10 @@ def _reader(sessions: sessionmaker[Session]) -> batch_records.Load:
 
 
 def _items_blob(session: Session, *, job_id: UUID, seq: int) -> bytes:
-    if postgres_writes.on_postgres(session):
-        return postgres_writes.batch_items(session, job_id=job_id, seq=seq)
-    return batch_contents.items(session, job_id=job_id, seq=seq)
+    blob = batch_contents.items(session, job_id=job_id, seq=seq)
+    if blob is None:
+        raise LookupError(f"batch {seq} of job {job_id} is not stored")
+    return blob
 
 
 def claim_batch(session: Session, *, job_id: UUID, seq: int, max_attempts: int | None = None) -> Claim | None:

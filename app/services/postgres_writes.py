@@ -19,7 +19,6 @@ from psycopg.types.json import Jsonb
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from app.services import batch_contents
 from app.services.batch_records import Location
 from app.services.ingest import (
     RECORD_COLUMNS,
@@ -131,15 +130,6 @@ def on_postgres(session: Session) -> bool:
 def _connection(session: Session) -> psycopg.Connection:
     """The psycopg connection under the session, inside the session's transaction."""
     return session.connection().connection.driver_connection  # type: ignore[return-value]
-
-
-def batch_items(session: Session, *, job_id: UUID, seq: int) -> bytes:
-    """A batch's stored records, in the binary format: in text, PostgreSQL hex-encodes a
-    bytea to twice its size, which cost it more CPU than writing the batch had."""
-    row = _connection(session).execute(batch_contents.ITEMS_SQL, (job_id, seq), binary=True).fetchone()
-    if row is None:
-        raise LookupError(f"batch {seq} of job {job_id} is not stored")
-    return row[0]
 
 
 def stored_hashes(session: Session, *, knowledge_base_id: UUID, source_ids: list[str]) -> dict[str, Stored]:

@@ -97,8 +97,7 @@ def copy(session: Session, *, earlier_job_id: UUID, job_id: UUID) -> None:
 
 def stored_batch(connection: Session | Connection, job_id: UUID, batch: int) -> bytes:
     """The stored records of a batch referred to (LookupError if it is not there)."""
-    statement = batch_contents.with_origin(select(batch_contents.ITEMS)).where(JobBatch.job_id == job_id, JobBatch.seq == batch)
-    blob = connection.execute(statement).scalar_one_or_none()
+    blob = batch_contents.items(connection, job_id=job_id, seq=batch)
     if blob is None:
         raise LookupError(f"batch {batch} of job {job_id} is referred to but not stored")
     return blob
