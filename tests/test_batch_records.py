@@ -11,7 +11,8 @@ import pytest
 import zstandard
 
 from adapters import registry
-from app.services import batch_records, blobs, record_sources
+from app.db import reading, transaction
+from app.services import batch_contents, batch_records, blobs, record_sources
 from app.services.planning import plan_batches
 from tests.test_resubmissions import items_of
 
@@ -118,3 +119,23 @@ def test_jobs_planned_in_the_array_format_are_processed_and_read_back(service, m
     assert all(isinstance(raw, batch_records.Reference) for items in items_of(service, later["id"]) for _s, _f, raw in batch_records.decode(items))
     job = service.client.get(f"/api/v2/data-ingestion/jobs/{later['id']}", params={"includePayload": "true"}).json()
     assert job["payload"] == {"records": changed, "run": 3}
+
+
+def test_batches_read_back_as_stored_and_a_missing_one_is_told(service):
+    """The same bytes through every reader (binary on PostgreSQL), for a session and for a
+    bare connection; a batch that is not there is None, or LookupError where it is needed."""
+    kb = service.create_kb()
+    job_id = service.run(kb, [{"id": f"r{i}", "content": f"c{i}"} for i in range(3)])["id"]
+    stored = items_of(service, job_id)
+    missing = UUID(int=7)
+    with transaction(service.runtime.sessions) as session:
+        assert batch_contents.all_items(session, job_id=UUID(job_id)) == stored
+        assert batch_contents.items(session, job_id=UUID(job_id), seq=0) == stored[0]
+        assert batch_contents.items(session, job_id=UUID(job_id), seq=len(stored)) is None
+        assert batch_contents.all_items(session, job_id=missing) == []
+    with reading(service.runtime.engine) as connection:
+        assert batch_contents.all_items(connection, job_id=UUID(job_id)) == stored
+        assert record_sources.stored_batch(connection, UUID(job_id), 0) == stored[0]
+        with pytest.raises(LookupError, match="is referred to but not stored"):
+            record_sources.stored_batch(connection, missing, 0)
+    assert all(type(blob) is bytes for blob in stored)

@@ -40,7 +40,7 @@ def assert_identical(actual: object, expected: object) -> None:
     pairs = [(actual, expected)]
     while pairs:
         a, b = pairs.pop()
-        assert type(a) is type(b), (a, b)
+        assert type(a) is type(b), (type(a), type(b))
         if type(a) is dict:
             assert list(a) == list(b)  # keys, in order
             pairs.extend(zip(a.values(), b.values(), strict=True))
@@ -122,9 +122,9 @@ def test_edge_documents(raw):
 def test_nesting_orjson_refuses_is_refused_whatever_msgspec_accepts():
     """msgspec's limit follows Python's recursion limit, which later Pythons raise; the walk
     sends anything deeper than orjson's 1,024 levels to orjson."""
-    deep = [[]]
-    for _ in range(1030):
-        deep = [deep]
+    deep: list = []
+    for _ in range(1024):
+        deep = [deep]  # 1,025 levels: one more than orjson parses
     assert json_parsing._orjson_reads_otherwise(deep)
     inner: list = []
     shallow = inner

@@ -53,7 +53,7 @@ def all_items(connection: Session | Connection, *, job_id: UUID) -> list[bytes]:
 
 
 def _postgres(connection: Session | Connection) -> psycopg.Connection | None:
-    """The psycopg connection under `connection`, in its transaction; None on SQLite."""
+    """The psycopg connection under `connection` (in its transaction if it has one); None on SQLite."""
     core = connection.connection() if isinstance(connection, Session) else connection
     if core.dialect.name != "postgresql":
         return None
