@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from uuid import UUID
 
-import psycopg
 from sqlalchemy import Connection, Select, and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from app.models import JobBatch
+from app.services import postgres_writes
 
 ORIGIN = aliased(JobBatch, name="origin")
 ITEMS = func.coalesce(JobBatch.items, ORIGIN.items)
@@ -37,7 +37,7 @@ def with_origin(statement: Select) -> Select:  # type: ignore[type-arg]
 
 def items(connection: Session | Connection, *, job_id: UUID, seq: int) -> bytes | None:
     """One batch's records; None if the batch is not there."""
-    driver = _postgres(connection)
+    driver = postgres_writes.driver(connection)
     if driver is not None:
         row = driver.execute(_ITEMS_SQL, (job_id, seq), binary=True).fetchone()
         return row[0] if row is not None else None
@@ -46,15 +46,8 @@ def items(connection: Session | Connection, *, job_id: UUID, seq: int) -> bytes 
 
 def all_items(connection: Session | Connection, *, job_id: UUID) -> list[bytes]:
     """Every batch's records of the job, in order."""
-    driver = _postgres(connection)
+    driver = postgres_writes.driver(connection)
     if driver is not None:
         return [row[0] for row in driver.execute(_ALL_ITEMS_SQL, (job_id,), binary=True)]
     return list(connection.scalars(with_origin(select(ITEMS)).where(JobBatch.job_id == job_id).order_by(JobBatch.seq)))
 
-
-def _postgres(connection: Session | Connection) -> psycopg.Connection | None:
-    """The psycopg connection under `connection` (in its transaction if it has one); None on SQLite."""
-    core = connection.connection() if isinstance(connection, Session) else connection
-    if core.dialect.name != "postgresql":
-        return None
-    return core.connection.driver_connection  # type: ignore[return-value]

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import orjson
 from sqlalchemy import Connection, func, select, update
 from sqlalchemy.orm import Session
 
@@ -16,7 +15,7 @@ from adapters import PayloadError, UnknownAdapter, registry
 from adapters.base import Adapter, Identity, Issue
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import ACTIVE_STATUSES, Job, JobBatch, JobPayload, JobStatus
-from app.services import batch_contents, knowledge_bases, payload_json, payloads, record_sources, resubmissions
+from app.services import batch_contents, knowledge_bases, payloads, record_sources, resubmissions
 from app.services.planning import Plan, plan_batches, usable_id
 from app.services.record_sources import Known
 from app.timestamps import utcnow
@@ -112,14 +111,12 @@ def plan(
     """Serialize, fingerprint and compress the batches: the CPU-heavy part (about a second
     for 30 MB), which needs no database and so holds no connection or lock. `identified`
     and `known` come from `stored_records`."""
-    try:
-        planned = plan_batches(
-            validated.adapter, validated.items, batch_size=batch_size, options=validated.options, identified=identified, known=known
-        )
-        envelope = payloads.envelope(validated.submission.data, validated.items)
-    except orjson.JSONEncodeError:
-        # Unreachable from the API, which refuses such payloads while parsing (payload_json.check_depth).
-        raise InvalidInput(f"data {payload_json.TOO_DEEP}", [Issue("data", payload_json.TOO_DEEP)]) from None
+    # What the API parsed always serializes: check_depth refused deeper nesting, and
+    # app/api/json_parsing.py reads integers as orjson does.
+    planned = plan_batches(
+        validated.adapter, validated.items, batch_size=batch_size, options=validated.options, identified=identified, known=known
+    )
+    envelope = payloads.envelope(validated.submission.data, validated.items)
     return Planned(validated, planned, envelope, digest if digest is not None else payload_digest(validated, batch_size=batch_size))
 
 

@@ -127,9 +127,17 @@ def on_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _connection(session: Session) -> psycopg.Connection:
-    """The psycopg connection under the session, inside the session's transaction."""
-    return session.connection().connection.driver_connection  # type: ignore[return-value]
+def driver(connection: Session | Connection) -> psycopg.Connection | None:
+    """The psycopg connection under a Session or a Core connection (in its transaction if it
+    has one), for statements in psycopg's own terms; None on SQLite."""
+    core = connection.connection() if isinstance(connection, Session) else connection
+    if core.dialect.name != "postgresql":
+        return None
+    return core.connection.driver_connection  # type: ignore[return-value]
+
+
+def _connection(session: Session | Connection) -> psycopg.Connection:
+    return driver(session)  # type: ignore[return-value]
 
 
 def stored_hashes(session: Session, *, knowledge_base_id: UUID, source_ids: list[str]) -> dict[str, Stored]:
@@ -139,8 +147,7 @@ def stored_hashes(session: Session, *, knowledge_base_id: UUID, source_ids: list
 
 def record_locations(connection: Connection, *, knowledge_base_id: UUID, source_ids: list[str]) -> list[tuple[str, str, UUID, int, int]]:
     """(source id, record_hash, job id, batch, seq) of the entries among `source_ids` that say where their record is stored."""
-    driver: psycopg.Connection = connection.connection.driver_connection  # type: ignore[assignment]
-    return driver.execute(_RECORD_LOCATIONS, {"knowledge_base_id": knowledge_base_id, "source_ids": source_ids}).fetchall()
+    return _connection(connection).execute(_RECORD_LOCATIONS, {"knowledge_base_id": knowledge_base_id, "source_ids": source_ids}).fetchall()
 
 
 def upsert(
