@@ -83,6 +83,50 @@ def test_records_nested_where_orjson_overruns_its_buffer_are_a_400_not_a_crash(s
     assert service.client.get("/api/v2/data-ingestion/jobs").json()["total"] == 0
 
 
+def _levels(count: int) -> bytes:
+    """generic-json `data` nesting exactly `count` levels of arrays and objects."""
+    return b'{"records": [{"id": "a", "content": "x", "metadata": {"k": %s}}]}' % (b"[" * (count - 4) + b"]" * (count - 4))
+
+
+@pytest.mark.parametrize("how", ["body", "form file", "form field"])
+def test_data_at_the_depth_limit_is_accepted_and_one_level_more_refused(service, how):
+    """At the boundary, whichever way `data` arrives: parsing measures the depth, and only
+    documents it finds deeper than the limit are walked again to say which field it is."""
+    kb = service.create_kb()
+
+    def submit(data: bytes):
+        if how == "body":
+            return post_raw(service, b'{"adapterType": "generic-json", "knowledgeBaseId": "%s", "data": %s}' % (kb.encode(), data))
+        fields = {"adapterType": "generic-json", "knowledgeBaseId": kb}
+        if how == "form field":
+            return service.client.post(JOBS, data=fields, files={"data": (None, data)})  # a field, not a file
+        return service.client.post(JOBS, data=fields, files={"data": ("export.json", data, "application/json")})
+
+    accepted = submit(_levels(128))
+    assert accepted.status_code == 202, accepted.text
+    body = refused(submit(_levels(129)))
+    assert body["errors"] == [{"path": "data", "message": "is nested too deeply (more than 128 levels of arrays and objects)"}]
+
+
+@pytest.mark.parametrize("how", ["body", "form"])
+def test_options_at_the_depth_limit_pass_the_check_and_one_level_more_are_refused(service, how):
+    kb = service.create_kb()
+
+    def submit(levels: int):
+        options = b'{"k": %s}' % (b"[" * (levels - 1) + b"]" * (levels - 1))
+        data = b'{"records": [{"id": "a", "content": "x"}]}'
+        if how == "body":
+            body = b'{"adapterType": "generic-json", "knowledgeBaseId": "%s", "options": %s, "data": %s}' % (kb.encode(), options, data)
+            return post_raw(service, body)
+        fields = {"adapterType": "generic-json", "knowledgeBaseId": kb, "options": options.decode()}
+        return service.client.post(JOBS, data=fields, files={"data": ("export.json", data, "application/json")})
+
+    # No adapter takes such options: within the limit, the adapter is what refuses them.
+    assert refused(submit(128))["errors"] == [{"path": "options", "message": "adapter generic-json takes no options"}]
+    body = refused(submit(129))
+    assert body["errors"] == [{"path": "options", "message": "is nested too deeply (more than 128 levels of arrays and objects)"}]
+
+
 def test_deeply_nested_metadata_within_the_limit_is_stored_whole(service):
     nested: object = "bottom"
     for _ in range(120):

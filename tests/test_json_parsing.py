@@ -61,13 +61,52 @@ def same_as_orjson(raw: bytes) -> None:
             json_parsing.loads(raw)
         assert str(raised.value) == str(error)
         return
-    assert_identical(json_parsing.loads(raw), expected)
+    parsed = json_parsing.parse(raw)
+    assert_identical(parsed.value, expected)
+    if parsed.depth is not None:  # measured: then exactly
+        assert parsed.depth == depth_of(expected)
+
+
+def depth_of(value: object) -> int:
+    """Levels of arrays and objects, counted independently of the code under test."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        member, depth = stack.pop()
+        if isinstance(member, (dict, list)):
+            deepest = max(deepest, depth)
+            stack.extend((m, depth + 1) for m in (member.values() if isinstance(member, dict) else member))
+    return deepest
 
 
 @CHECKS
 @given(json_values, st.sampled_from([None, 0, 2]), st.booleans())
 def test_any_json_document_parses_to_orjsons_value(value, indent, ensure_ascii):
     same_as_orjson(json.dumps(value, indent=indent, ensure_ascii=ensure_ascii).encode())
+
+
+within_64_bits = st.recursive(
+    scalars.filter(lambda v: not isinstance(v, int) or -(2**63) <= v <= 2**64 - 1),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=60,
+)
+
+
+@CHECKS
+@given(within_64_bits, st.integers(0, 140))
+def test_the_depth_is_measured_whenever_msgspec_parsed_the_document(value, wrapping):
+    """Submissions skip their own depth walk on this figure (app/api/submission.py), so it
+    is exact, also around the 128-level limit."""
+    for _ in range(wrapping):
+        value = [value] if wrapping % 2 else {"k": value}
+    parsed = json_parsing.parse(orjson.dumps(value))
+    assert parsed.depth == depth_of(value)
+
+
+def test_the_depth_is_not_claimed_for_documents_orjson_parsed():
+    assert json_parsing.parse(b'{"n": [123456789012345678901234567890]}').depth is None
+    # Where msgspec gives up depends on Python's recursion limit: measured, or left to orjson.
+    assert json_parsing.parse(b"[" * 1024 + b"]" * 1024).depth in (None, 1024)
+    assert json_parsing.parse(b"7").depth == 0
 
 
 @CHECKS
@@ -125,10 +164,10 @@ def test_nesting_orjson_refuses_is_refused_whatever_msgspec_accepts():
     deep: list = []
     for _ in range(1024):
         deep = [deep]  # 1,025 levels: one more than orjson parses
-    assert json_parsing._orjson_reads_otherwise(deep)
+    assert json_parsing._depth_if_read_alike(deep) is None
     inner: list = []
     shallow = inner
     for _ in range(1023):
         inner.append([])
         inner = inner[0]
-    assert not json_parsing._orjson_reads_otherwise(shallow)
+    assert json_parsing._depth_if_read_alike(shallow) == 1024

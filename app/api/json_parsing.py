@@ -13,11 +13,14 @@ on every JSON document but these, which go to orjson instead:
   as an int (which orjson could then not write), or nested deeper than orjson parses
   (msgspec's limit depends on the Python version): one walk over the parsed value, 6 ms
   for 30 MB, finds them.
+
+That walk also measures how deeply the document nests, which spares the API a second walk
+for its own limit (payload_json.check_depth) on every document well within it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 import orjson
@@ -29,34 +32,50 @@ _ORJSON_DEPTH = 1024
 _decoder = msgspec.json.Decoder()
 
 
+class Parsed(NamedTuple):
+    value: Any
+    # Levels of arrays and objects (0 for a scalar); None when orjson parsed the document.
+    depth: int | None
+
+
 def loads(raw: bytes) -> Any:
     """The value orjson.loads gives, or the orjson.JSONDecodeError it raises."""
+    return parse(raw).value
+
+
+def parse(raw: bytes) -> Parsed:
+    """loads, and how deeply the value nests when that was measured on the way."""
     try:
         value = _decoder.decode(raw)
     except (msgspec.MsgspecError, RecursionError):
-        return orjson.loads(raw)
-    if _orjson_reads_otherwise(value):
+        return Parsed(orjson.loads(raw), None)
+    depth = _depth_if_read_alike(value)
+    if depth is None:
         del value  # not kept alive while orjson parses the document again
-        return orjson.loads(raw)
-    return value
+        return Parsed(orjson.loads(raw), None)
+    return Parsed(value, depth)
 
 
-def _orjson_reads_otherwise(value: Any) -> bool:
-    """An integer outside 64 bits, or nesting orjson refuses. Iterative: no recursion limit."""
+def _depth_if_read_alike(value: Any) -> int | None:
+    """How deeply `value` nests; None if it holds an integer outside 64 bits or nests
+    deeper than orjson parses. Iterative: no recursion limit."""
     if type(value) is int:
-        return not _SMALLEST <= value <= _LARGEST
+        return 0 if _SMALLEST <= value <= _LARGEST else None
     if type(value) is not dict and type(value) is not list:
-        return False
+        return 0
     stack = [(value, 1)]
     pop, push = stack.pop, stack.append
+    deepest = 1
     while stack:
         container, depth = pop()
-        if depth > _ORJSON_DEPTH:
-            return True
+        if depth > deepest:
+            if depth > _ORJSON_DEPTH:
+                return None
+            deepest = depth
         for member in container.values() if type(container) is dict else container:
             kind = type(member)
             if kind is dict or kind is list:
                 push((member, depth + 1))
             elif kind is int and not _SMALLEST <= member <= _LARGEST:
-                return True
-    return False
+                return None
+    return deepest

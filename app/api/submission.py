@@ -23,7 +23,7 @@ from app.api.body import Form, read_body, read_form
 from app.api.openapi import IDEMPOTENCY_KEY_PATTERN
 from app.errors import InvalidInput, UnsupportedMediaType
 from app.services.jobs import Submission
-from app.services.payload_json import check_depth
+from app.services.payload_json import MAX_DEPTH, check_depth
 from app.services.record_checks import has_escaped_nul
 
 REQUIRED = ("adapterType", "knowledgeBaseId", "data")
@@ -83,10 +83,11 @@ class Received:
     def parse(self) -> Submission:
         if self.form is not None:
             return _from_form(self.form)
-        body = _parse_json(self._take_body(), "body")
+        body, depth = _parse_json(self._take_body(), "body")
         if not isinstance(body, dict):
             raise InvalidInput("Request body must be a JSON object", [Issue("body", "must be a JSON object")])
-        return _validated(body)
+        # `data` and `options` sit one level inside the body.
+        return _validated(body, nested=None if depth is None else depth - 1)
 
     def _take_body(self) -> bytes:
         """The body whole, its chunks let go: while 30 MB are parsed, neither the chunks nor
@@ -120,18 +121,23 @@ async def read_submission(request: Request, *, limit: int, digest: blake3.blake3
 
 def _from_form(form: Form) -> Submission:
     fields: dict[str, Any] = {name: _text(form.fields[name], name) for name in ("adapterType", "knowledgeBaseId") if name in form.fields}
+    depths: list[int | None] = []
     if "data" in form.files:
         upload = form.files["data"]
         upload.file_object.seek(0)
-        fields["data"] = _parse_json(upload.file_object.read(), "data")
+        fields["data"], depth = _parse_json(upload.file_object.read(), "data")
+        depths.append(depth)
     elif "data" in form.fields:
-        fields["data"] = _parse_json(form.fields["data"], "data")
+        fields["data"], depth = _parse_json(form.fields["data"], "data")
+        depths.append(depth)
     if "options" in form.fields:
-        fields["options"] = _parse_json(form.fields["options"], "options")
-    return _validated(fields)
+        fields["options"], depth = _parse_json(form.fields["options"], "options")
+        depths.append(depth)
+    return _validated(fields, nested=None if None in depths else max(depths, default=0))
 
 
-def _validated(body: dict[str, Any]) -> Submission:
+def _validated(body: dict[str, Any], *, nested: int | None) -> Submission:
+    """`nested`: how deeply `data` and `options` nest at most, if parsing measured it."""
     missing = [name for name in REQUIRED if body.get(name) is None]
     if missing:
         raise InvalidInput(f"Missing required fields: {', '.join(missing)}", [Issue(name, "is required") for name in missing])
@@ -149,9 +155,10 @@ def _validated(body: dict[str, Any]) -> Submission:
         issues.append(Issue("options", "must be an object"))
     if issues:
         raise InvalidInput("Validation failed: " + "; ".join(f"{i.path} {i.message}" for i in issues), issues)
-    check_depth(body["data"], "data")
-    if options is not None:
-        check_depth(options, "options")
+    if nested is None or nested > MAX_DEPTH:  # else neither can be too deep: no walk needed
+        check_depth(body["data"], "data")
+        if options is not None:
+            check_depth(options, "options")
     # Within MAX_DEPTH, parsed JSON always serializes (orjson parses huge integers as floats).
     if options is not None and has_escaped_nul(orjson.dumps(options)):
         raise InvalidInput("options must not contain NUL characters", [Issue("options", "must not contain NUL characters")])
@@ -163,9 +170,9 @@ def _validated(body: dict[str, Any]) -> Submission:
     )
 
 
-def _parse_json(raw: bytes, where: str) -> Any:
+def _parse_json(raw: bytes, where: str) -> json_parsing.Parsed:
     try:
-        return json_parsing.loads(raw)
+        return json_parsing.parse(raw)
     except orjson.JSONDecodeError as error:
         label = "Invalid JSON" if where == "body" else f"Invalid JSON in {where}"
         raise InvalidInput(f"{label}: {error}", [Issue(where, f"is not valid JSON: {error}")]) from None
