@@ -88,13 +88,20 @@ def _levels(count: int) -> bytes:
     return b'{"records": [{"id": "a", "content": "x", "metadata": {"k": %s}}]}' % (b"[" * (count - 4) + b"]" * (count - 4))
 
 
+# An integer past 64 bits: orjson parses the document instead of msgspec, and no depth is measured.
+WIDE = b', "wide": 18446744073709551616'
+
+
+@pytest.mark.parametrize("wide", [b"", WIDE], ids=["measured", "orjson"])
 @pytest.mark.parametrize("how", ["body", "form file", "form field"])
-def test_data_at_the_depth_limit_is_accepted_and_one_level_more_refused(service, how):
+def test_data_at_the_depth_limit_is_accepted_and_one_level_more_refused(service, how, wide):
     """At the boundary, whichever way `data` arrives: parsing measures the depth, and only
-    documents it finds deeper than the limit are walked again to say which field it is."""
+    documents it finds deeper than the limit are walked again to say which field it is;
+    documents orjson parsed, whose depth went unmeasured, are always walked."""
     kb = service.create_kb()
 
     def submit(data: bytes):
+        data = data[:-1] + wide + b"}"
         if how == "body":
             return post_raw(service, b'{"adapterType": "generic-json", "knowledgeBaseId": "%s", "data": %s}' % (kb.encode(), data))
         fields = {"adapterType": "generic-json", "knowledgeBaseId": kb}
@@ -108,12 +115,13 @@ def test_data_at_the_depth_limit_is_accepted_and_one_level_more_refused(service,
     assert body["errors"] == [{"path": "data", "message": "is nested too deeply (more than 128 levels of arrays and objects)"}]
 
 
+@pytest.mark.parametrize("wide", [b"", WIDE], ids=["measured", "orjson"])
 @pytest.mark.parametrize("how", ["body", "form"])
-def test_options_at_the_depth_limit_pass_the_check_and_one_level_more_are_refused(service, how):
+def test_options_at_the_depth_limit_pass_the_check_and_one_level_more_are_refused(service, how, wide):
     kb = service.create_kb()
 
     def submit(levels: int):
-        options = b'{"k": %s}' % (b"[" * (levels - 1) + b"]" * (levels - 1))
+        options = b'{"k": %s%s}' % (b"[" * (levels - 1) + b"]" * (levels - 1), wide)
         data = b'{"records": [{"id": "a", "content": "x"}]}'
         if how == "body":
             body = b'{"adapterType": "generic-json", "knowledgeBaseId": "%s", "options": %s, "data": %s}' % (kb.encode(), options, data)

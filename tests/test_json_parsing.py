@@ -96,8 +96,8 @@ within_64_bits = st.recursive(
 def test_the_depth_is_measured_whenever_msgspec_parsed_the_document(value, wrapping):
     """Submissions skip their own depth walk on this figure (app/api/submission.py), so it
     is exact, also around the 128-level limit."""
-    for _ in range(wrapping):
-        value = [value] if wrapping % 2 else {"k": value}
+    for level in range(wrapping):
+        value = [value] if level % 3 else {"k": value}  # lists and objects mixed
     parsed = json_parsing.parse(orjson.dumps(value))
     assert parsed.depth == depth_of(value)
 

@@ -15,7 +15,7 @@ on every JSON document but these, which go to orjson instead:
   for 30 MB, finds them.
 
 That walk also measures how deeply the document nests, which spares the API a second walk
-for its own limit (payload_json.check_depth) on every document well within it.
+for its own limit (payload_json.check_depth) on every submission that nests no deeper.
 """
 
 from __future__ import annotations

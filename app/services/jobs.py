@@ -111,8 +111,9 @@ def plan(
     """Serialize, fingerprint and compress the batches: the CPU-heavy part (about a second
     for 30 MB), which needs no database and so holds no connection or lock. `identified`
     and `known` come from `stored_records`."""
-    # What the API parsed always serializes: check_depth refused deeper nesting, and
-    # app/api/json_parsing.py reads integers as orjson does.
+    # What the API parsed always serializes: the submission refused nesting past MAX_DEPTH
+    # (measured while parsing, or by check_depth), and app/api/json_parsing.py reads
+    # integers as orjson does.
     planned = plan_batches(
         validated.adapter, validated.items, batch_size=batch_size, options=validated.options, identified=identified, known=known
     )

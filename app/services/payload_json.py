@@ -20,8 +20,9 @@ from app.errors import InvalidInput
 
 # orjson refuses to write more than 254 nested levels, but orjson 3.11-3.13 write past
 # the end of their buffer on some values about 250 levels deep (ten records of 250
-# nested lists corrupt the heap): a submission is refused well before that
-# (`check_depth`). No knowledge-base record comes near it.
+# nested lists corrupt the heap): a submission is refused well before that (by the
+# depth app/api/json_parsing.py measures while parsing, or `check_depth` where it could
+# not). No knowledge-base record comes near it.
 MAX_DEPTH = 128
 TOO_DEEP = f"is nested too deeply (more than {MAX_DEPTH} levels of arrays and objects)"
 # Serialized one record at a time, the pieces cost the API 9% more CPU on a 10%-changed
