@@ -1,12 +1,14 @@
 """Result rows have no foreign key to their job (one check per row was a third of their
-cost): a trigger removes a deleted job's results instead, and migration 0012 is
-reversible. Both backends."""
+cost): a trigger removes a deleted job's results instead, another empties them when jobs
+is truncated (PostgreSQL), and migrations 0012 and 0013 are reversible. Both backends
+unless marked."""
 
 from __future__ import annotations
 
 from uuid import UUID, uuid4
 
-from sqlalchemy import delete, func, insert, select
+import pytest
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from app.db import transaction
@@ -58,3 +60,38 @@ def test_the_migration_round_trip_restores_the_foreign_key_and_drops_orphans(ser
     again = service.run(service.create_kb("after the round trip"), RECORDS[1:])["id"]
     delete_job(service, job_id)
     assert result_counts(service) == {UUID(again): 4}
+
+
+on_postgres = pytest.mark.parametrize("backend", ["postgres"])  # SQLite has no TRUNCATE
+
+
+def truncate_jobs(service) -> None:  # type: ignore[no-untyped-def]
+    with service.runtime.engine.begin() as connection:
+        connection.execute(text("TRUNCATE jobs CASCADE"))
+
+
+@on_postgres
+def test_truncating_jobs_empties_the_results_too(service):
+    service.run(service.create_kb(), RECORDS)
+    assert sum(result_counts(service).values()) == 5
+    service.pause_worker()
+    truncate_jobs(service)
+    assert result_counts(service) == {}
+
+
+@on_postgres
+def test_without_migration_0013_truncating_jobs_left_the_results(service):
+    """What the trigger is for, and that the migration goes down and up again."""
+    service.run(service.create_kb(), RECORDS)
+    service.pause_worker()
+    _alembic(service, "downgrade", "0012_results_without_foreign_key")
+    truncate_jobs(service)
+    assert sum(result_counts(service).values()) == 5  # results of no job
+    _alembic(service, "upgrade", "head")
+    with service.runtime.engine.begin() as connection:
+        connection.execute(text("DELETE FROM job_results"))
+    service.resume_worker()
+    service.run(service.create_kb("after the round trip"), RECORDS)
+    service.pause_worker()
+    truncate_jobs(service)
+    assert result_counts(service) == {}
