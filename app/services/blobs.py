@@ -7,8 +7,8 @@ levels cost more CPU in the API than they save in the database. Level 1 with a 2
 hash table (level 1 uses 2^14 on inputs past 256 KB; the rest still follows the input's
 size) finds more of the repeats in a batch of records: generic-json batches of 2.4 MB come
 out 8% smaller and 6-9% faster (fewer, longer matches), 90 KB ones 5% smaller and 2%
-faster; HTML pages 2% smaller and 5% slower, where converting them costs a hundred times
-more.
+faster (unpacking 2-3% slower); HTML pages 2% smaller and 7-10% slower, where converting
+them costs a hundred times more.
 Blobs stored before compression (plain JSON, which never starts with zstd's magic
 number) are read as they are.
 """
