@@ -65,17 +65,25 @@ def test_the_migration_round_trip_restores_the_foreign_key_and_drops_orphans(ser
 on_postgres = pytest.mark.parametrize("backend", ["postgres"])  # SQLite has no TRUNCATE
 
 
-def truncate_jobs(service) -> None:  # type: ignore[no-untyped-def]
+def truncate_jobs(service, statement: str = "TRUNCATE jobs CASCADE") -> None:  # type: ignore[no-untyped-def]
     with service.runtime.engine.begin() as connection:
-        connection.execute(text("TRUNCATE jobs CASCADE"))
+        connection.execute(text(statement))
 
 
 @on_postgres
-def test_truncating_jobs_empties_the_results_too(service):
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "TRUNCATE jobs CASCADE",
+        "TRUNCATE jobs, job_results CASCADE",  # job_results still open in the statement
+        "TRUNCATE workspaces CASCADE",  # jobs reached through the cascade
+    ],
+)
+def test_truncating_jobs_empties_the_results_too(service, statement):
     service.run(service.create_kb(), RECORDS)
     assert sum(result_counts(service).values()) == 5
     service.pause_worker()
-    truncate_jobs(service)
+    truncate_jobs(service, statement)
     assert result_counts(service) == {}
 
 

@@ -25,10 +25,18 @@ TRIGGER = 'jobs_truncate_results'
 def upgrade() -> None:
     if op.get_bind().dialect.name != 'postgresql':
         return
+    # In the schema of the jobs truncated, whatever the caller's search_path. A TRUNCATE
+    # that names job_results itself (`TRUNCATE jobs, job_results CASCADE`, a reset
+    # script's list of every table) has it open still, which a nested TRUNCATE refuses
+    # ("being used by active queries in this session"): it is emptied already, and the
+    # DELETE then finds nothing to do.
     op.execute(f"""
         CREATE FUNCTION {TRIGGER}() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            TRUNCATE job_results;
+            EXECUTE format('TRUNCATE %I.job_results', TG_TABLE_SCHEMA);
+            RETURN NULL;
+        EXCEPTION WHEN object_in_use THEN
+            EXECUTE format('DELETE FROM %I.job_results', TG_TABLE_SCHEMA);
             RETURN NULL;
         END $$
     """)
