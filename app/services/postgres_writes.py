@@ -137,7 +137,11 @@ def driver(connection: Session | Connection) -> psycopg.Connection | None:
 
 
 def _connection(session: Session | Connection) -> psycopg.Connection:
-    return driver(session)  # type: ignore[return-value]
+    """`driver`, for the functions here, which callers reach only on PostgreSQL."""
+    psycopg_connection = driver(session)
+    if psycopg_connection is None:
+        raise TypeError("a PostgreSQL statement on a connection that is not PostgreSQL's")
+    return psycopg_connection
 
 
 def stored_hashes(session: Session, *, knowledge_base_id: UUID, source_ids: list[str]) -> dict[str, Stored]:
