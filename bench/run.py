@@ -17,6 +17,7 @@ import signal
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +127,7 @@ def generic_json(stack: Stack, args: argparse.Namespace) -> list[Figure]:
                 f"client {measured.client_cpu:.1f}, PostgreSQL {measured.server_cpu:.1f} (for {measured.seconds:.1f} s{spread})",
             ),
             *_loads(stack, client, data, changed, n, ceiling, args.submitters),
+            *_split_load(stack, client, data, n, ceiling),
             *_upload(stack, client, data[0]),
             *_cancel_and_polling(stack, client, data, args.poll_seconds),
         ]
@@ -191,6 +193,37 @@ def _loads(
         report.below("API peak RSS over the first load (30 MB JSON bodies)", api_peak, "MB", 300),
         report.below("Worker peak RSS over the first load (30 MB jobs)", worker_peak, "MB", 300),
     ]
+
+
+def _split_load(stack: Stack, client: Client, data: list[bytes], n: int, ceiling: float) -> list[Figure]:
+    """The first load again into an empty table, its two halves one after the other: every
+    job submitted with the workers stopped (the API alone, timed from the first POST to the
+    last answer), then the workers started on the queue (timed from the first batch's
+    start to the last completion). On one machine the two share its cores; this says
+    what each side would manage with cores of its own."""
+    kb = client.create_kb("split")
+    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        conn.execute("TRUNCATE entries")
+    _say("first load split: the API alone (workers stopped), then the workers alone")
+    stack.stop_workers()
+    _checkpoint(stack)
+    started = time.perf_counter()
+    job_ids = [client.submit(job_body(kb, d)) for d in data]
+    api_alone = time.perf_counter() - started
+    _checkpoint(stack)
+    stack.start_workers(stack.worker_processes)
+    jobs = client.wait(job_ids)
+    workers_alone = max(_epoch(j["completed_at"]) for j in jobs) - min(_epoch(j["started_at"]) for j in jobs)
+    _expect(Load(0.0, 0.0, jobs).total("entriesCreated"), n, "created in the split load")
+    return [
+        Figure("generic-json first load split: the API alone accepts every job", f"{n / api_alone:,.0f} records/s"),
+        Figure("  then the workers alone write the queued jobs", f"{n / workers_alone:,.0f} records/s"),
+        Figure("  workers alone / COPY ceiling", f"{n / workers_alone / ceiling:.2f}"),
+    ]
+
+
+def _epoch(timestamp: str) -> float:
+    return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
 
 
 def _upload(stack: Stack, client: Client, data: bytes) -> list[Figure]:
