@@ -26,7 +26,7 @@ import psycopg
 from bench import content_hub, report
 from bench.ceiling import Ceiling, copy_records
 from bench.client import Client, Load, poll_latency
-from bench.data import RecordFactory, job_body, payloads
+from bench.data import SEED, RecordFactory, job_body, payloads
 from bench.report import Figure
 from bench.stack import Stack
 from bench.usage import CpuMeter, peak_mb, reset_peak
@@ -127,7 +127,7 @@ def generic_json(stack: Stack, args: argparse.Namespace) -> list[Figure]:
                 f"client {measured.client_cpu:.1f}, PostgreSQL {measured.server_cpu:.1f} (for {measured.seconds:.1f} s{spread})",
             ),
             *_loads(stack, client, data, changed, n, ceiling, args.submitters),
-            *_split_load(stack, client, data, n, ceiling),
+            *_split_load(stack, client, n, ceiling),
             *_upload(stack, client, data[0]),
             *_cancel_and_polling(stack, client, data, args.poll_seconds),
         ]
@@ -195,12 +195,15 @@ def _loads(
     ]
 
 
-def _split_load(stack: Stack, client: Client, data: list[bytes], n: int, ceiling: float) -> list[Figure]:
-    """The first load again into an empty table, its two halves one after the other: every
-    job submitted with the workers stopped (the API alone, timed from the first POST to the
+def _split_load(stack: Stack, client: Client, n: int, ceiling: float) -> list[Figure]:
+    """A first load into an empty table, its two halves one after the other: every job
+    submitted with the workers stopped (the API alone, timed from the first POST to the
     last answer), then the workers started on the queue (timed from the first batch's
     start to the last completion). On one machine the two share its cores; this says
-    what each side would manage with cores of its own."""
+    what each side manages with them to itself. Records of another seed, drawn alike: the
+    first load's payloads sent again would be copied rather than planned."""
+    _say(f"first load split: generating {n:,} other records")
+    data = payloads(RecordFactory(seed=SEED + 1).records(n), max_bytes=MAX_JOB_BYTES - 1024)
     kb = client.create_kb("split")
     with psycopg.connect(stack.database_url, autocommit=True) as conn:
         conn.execute("TRUNCATE entries")
