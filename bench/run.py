@@ -197,32 +197,48 @@ def _loads(
 
 def _split_load(stack: Stack, client: Client, n: int, ceiling: float) -> list[Figure]:
     """A first load into an empty table, its two halves one after the other: every job
-    submitted with the workers stopped (the API alone, timed from the first POST to the
-    last answer), then the workers started on the queue (timed from the first batch's
-    start to the last completion). On one machine the two share its cores; this says
-    what each side manages with them to itself. Records of another seed, drawn alike: the
-    first load's payloads sent again would be copied rather than planned."""
-    _say(f"first load split: generating {n:,} other records")
-    data = payloads(RecordFactory(seed=SEED + 1).records(n), max_bytes=MAX_JOB_BYTES - 1024)
-    kb = client.create_kb("split")
+    submitted with the workers stopped (the API alone), then the workers started on the
+    queue (the workers alone). On one machine the two share its cores; this says what
+    each side manages with them to itself, and, run again with one worker process, what
+    adding worker processes gives the writing half."""
+    processes = stack.worker_processes
+    api_alone, workers_alone = _queued_then_run(stack, client, n, processes, seed=SEED + 1)
+    figures = [
+        Figure("generic-json first load split: the API alone accepts every job", f"{n / api_alone:,.0f} records/s"),
+        Figure(f"  then {processes} worker processes alone write the queued jobs", f"{n / workers_alone:,.0f} records/s"),
+        Figure("  workers alone / COPY ceiling", f"{n / workers_alone / ceiling:.2f}"),
+    ]
+    if processes > 1:
+        _, one_alone = _queued_then_run(stack, client, n, 1, seed=SEED + 2)
+        stack.start_workers(processes)
+        figures += [
+            Figure("  1 worker process alone on the same load", f"{n / one_alone:,.0f} records/s"),
+            Figure(f"  {processes} worker processes / 1", f"{one_alone / workers_alone:.2f}x"),
+        ]
+    return figures
+
+
+def _queued_then_run(stack: Stack, client: Client, n: int, processes: int, *, seed: int) -> tuple[float, float]:
+    """(seconds from the first POST to the last answer with the workers stopped, seconds
+    from the first batch's start to the last completion once `processes` workers start).
+    Records of their own seed, drawn like the first load's: payloads sent before would be
+    copied by their payload digest rather than planned."""
+    _say(f"first load split, {processes} worker process(es): generating {n:,} other records")
+    data = payloads(RecordFactory(seed=seed).records(n), max_bytes=MAX_JOB_BYTES - 1024)
+    kb = client.create_kb(f"split-{seed}")
     with psycopg.connect(stack.database_url, autocommit=True) as conn:
         conn.execute("TRUNCATE entries")
-    _say("first load split: the API alone (workers stopped), then the workers alone")
+    _say("the API alone (workers stopped), then the workers alone")
     stack.stop_workers()
     _checkpoint(stack)
     started = time.perf_counter()
     job_ids = [client.submit(job_body(kb, d)) for d in data]
     api_alone = time.perf_counter() - started
     _checkpoint(stack)
-    stack.start_workers(stack.worker_processes)
+    stack.start_workers(processes)
     jobs = client.wait(job_ids)
-    workers_alone = max(_epoch(j["completed_at"]) for j in jobs) - min(_epoch(j["started_at"]) for j in jobs)
     _expect(Load(0.0, 0.0, jobs).total("entriesCreated"), n, "created in the split load")
-    return [
-        Figure("generic-json first load split: the API alone accepts every job", f"{n / api_alone:,.0f} records/s"),
-        Figure("  then the workers alone write the queued jobs", f"{n / workers_alone:,.0f} records/s"),
-        Figure("  workers alone / COPY ceiling", f"{n / workers_alone / ceiling:.2f}"),
-    ]
+    return api_alone, max(_epoch(j["completed_at"]) for j in jobs) - min(_epoch(j["started_at"]) for j in jobs)
 
 
 def _epoch(timestamp: str) -> float:
