@@ -137,10 +137,11 @@ def generic_json(stack: Stack, args: argparse.Namespace) -> list[Figure]:
 
 def _ceilings(stack: Stack, knowledge_base_id: str, records: list[dict[str, Any]], runs: int) -> list[Ceiling]:
     """The ceiling measured `runs` times, slowest first, each into an empty table from a
-    clean checkpoint, as the loads start. Measured once and without the checkpoint, the
-    same COPY took 4.4 to 7.1 s of PostgreSQL's CPU in runs minutes apart on one machine
-    (2026-12-07), and the ratio went from 0.51 to 0.75 at the same commit; the median of
-    several is the figure the first load is held to."""
+    clean checkpoint, as the loads start. Measured once, the same COPY took 4.4 to 7.1 s
+    of PostgreSQL's CPU in runs minutes apart on one machine (2026-12-07), 13,228 to
+    21,553 records/s, while the first load varied 18%: the ratio went from 0.51 to 0.75
+    at one commit, and a slow ceiling made the target look met. The median of several is the figure the first load is held to; a machine
+    slow for minutes still slows all of them (compare runs by their CPU seconds)."""
     measured = []
     for _ in range(runs):
         with psycopg.connect(stack.database_url, autocommit=True) as conn:
