@@ -26,14 +26,17 @@ COLUMNS = (
 )
 
 
-def _rows(records: Iterable[dict[str, Any]], workspace_id: uuid.UUID, knowledge_base_id: uuid.UUID) -> list[tuple[Any, ...]]:
+def entry_rows(records: Iterable[dict[str, Any]], workspace_id: str, knowledge_base_id: str) -> list[tuple[Any, ...]]:
+    """The entries' rows for `copy_rows`, built once however many times they are COPYed
+    (into an emptied table: the ids are fixed here)."""
+    workspace, knowledge_base = uuid.UUID(workspace_id), uuid.UUID(knowledge_base_id)
     adapter = GenericJsonAdapter()
     now = datetime.now(UTC)
     rows = []
     for raw in records:
         record = adapter.normalize(raw, {})
         rows.append((
-            uuid.uuid4(), workspace_id, knowledge_base_id, record.source_id, record.title, record.content,
+            uuid.uuid4(), workspace, knowledge_base, record.source_id, record.title, record.content,
             record.content_type, orjson.dumps(record.metadata).decode(), orjson.dumps(record.tags).decode(), record.url,
             content_hash(adapter.fingerprint(raw, {})), 1, None, now, now,
         ))  # fmt: skip
@@ -48,9 +51,8 @@ class Ceiling:
     server_cpu: float
 
 
-def copy_records(database_url: str, workspace_id: str, knowledge_base_id: str, records: Iterable[dict[str, Any]]) -> Ceiling:
-    """COPY the records into the knowledge base, commit included, with the CPU it took on both ends."""
-    rows = _rows(records, uuid.UUID(workspace_id), uuid.UUID(knowledge_base_id))
+def copy_rows(database_url: str, rows: list[tuple[Any, ...]]) -> Ceiling:
+    """COPY `rows` (from `entry_rows`) into entries, commit included, with the CPU it took on both ends."""
     with psycopg.connect(database_url) as conn:
         backend = conn.info.backend_pid
         server_before, client_before = usage.cpu_seconds(backend), time.process_time()

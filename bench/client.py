@@ -30,7 +30,12 @@ class Load:
     jobs: list[dict[str, Any]] = field(default_factory=list)
 
     def total(self, counter: str) -> int:
-        return sum(job["data"]["progress"][counter] if counter in job["data"]["progress"] else job["result"][counter] for job in self.jobs)
+        return total(self.jobs, counter)
+
+
+def total(jobs: list[dict[str, Any]], counter: str) -> int:
+    """A counter summed over jobs, from their progress or, where progress lacks it, their result."""
+    return sum(job["data"]["progress"][counter] if counter in job["data"]["progress"] else job["result"][counter] for job in jobs)
 
 
 class Client:

@@ -23,8 +23,8 @@ from typing import Any
 import psycopg
 
 from bench import content_hub, report
-from bench.ceiling import Ceiling, copy_records
-from bench.client import Client, Load, epoch, poll_latency
+from bench.ceiling import Ceiling, copy_rows, entry_rows
+from bench.client import Client, Load, epoch, poll_latency, total
 from bench.data import SEED, RecordFactory, job_body, payloads
 from bench.report import Figure
 from bench.stack import Stack
@@ -150,15 +150,19 @@ def _ceilings(stack: Stack, knowledge_base_id: str, records: list[dict[str, Any]
     same commit). Three COPYs seconds apart remove an outlier, not a slow phase lasting
     minutes: that shows in the run's CPU seconds (the same COPY taking 7.1 s of
     PostgreSQL's CPU instead of 4.1-4.6), and such a run should be run again."""
+    rows = entry_rows(records, stack.workspace_id, knowledge_base_id)
     measured = []
     for _ in range(runs):
-        with psycopg.connect(stack.database_url, autocommit=True) as conn:
-            conn.execute("TRUNCATE entries")
+        _empty_entries(stack)
         _checkpoint(stack)
-        measured.append(copy_records(stack.database_url, stack.workspace_id, knowledge_base_id, records))
+        measured.append(copy_rows(stack.database_url, rows))
+    _empty_entries(stack)
+    return sorted(measured, key=lambda c: c.rows / c.seconds)
+
+
+def _empty_entries(stack: Stack) -> None:
     with psycopg.connect(stack.database_url, autocommit=True) as conn:
         conn.execute("TRUNCATE entries")
-    return sorted(measured, key=lambda c: c.rows / c.seconds)
 
 
 def _timed_load(stack: Stack, client: Client, bodies: list[bytes], submitters: int) -> tuple[float, Load, Figure]:
@@ -237,8 +241,7 @@ def _queued_then_run(stack: Stack, client: Client, n: int, processes: int, *, se
     bodies = [job_body(kb, d) for d in payloads(RecordFactory(seed=seed).records(n), max_bytes=MAX_JOB_BYTES - 1024)]
     _say(f"{len(bodies)} jobs: the API alone (workers stopped), then the workers alone")
     stack.stop_workers()
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
-        conn.execute("TRUNCATE entries")
+    _empty_entries(stack)
     _checkpoint(stack)
     started = time.perf_counter()
     job_ids = [client.submit(body) for body in bodies]
@@ -246,7 +249,7 @@ def _queued_then_run(stack: Stack, client: Client, n: int, processes: int, *, se
     _checkpoint(stack)
     stack.start_workers(processes)
     jobs = client.wait_completed(job_ids)
-    _expect(Load(0.0, 0.0, jobs).total("entriesCreated"), n, "created in the split load")
+    _expect(total(jobs, "entriesCreated"), n, "created in the split load")
     return api_alone, max(epoch(j["completed_at"]) for j in jobs) - min(epoch(j["started_at"]) for j in jobs)
 
 
