@@ -121,6 +121,7 @@ class Latency:
     p99_ms: float
     errors: int
     served_per_second: float
+    requests: int
 
 
 def epoch(timestamp: str) -> float:
@@ -179,4 +180,4 @@ async def _poll(url: SplitResult, token: str, job_ids: list[str], rate: float, s
         pool.get_nowait()[1].close()
     latencies.sort()
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-    return Latency(statistics.median(latencies), p99, errors, len(latencies) / elapsed)
+    return Latency(statistics.median(latencies), p99, errors, len(latencies) / elapsed, len(latencies))

@@ -28,7 +28,7 @@ from bench.client import Client, Load, epoch, poll_latency, total
 from bench.data import SEED, RecordFactory, job_body, payloads
 from bench.report import Figure
 from bench.stack import Stack
-from bench.usage import CpuMeter, peak_mb, reset_peak
+from bench.usage import CpuMeter, cpu_seconds, peak_mb, reset_peak
 
 MB = 1024 * 1024
 MAX_JOB_BYTES = 30 * MB
@@ -278,7 +278,11 @@ def _cancel_and_polling(stack: Stack, client: Client, data: list[bytes], seconds
     first, cancel_ms = _cancel_a_running_job(client, job_ids)
     before = client.job(first)["data"]["progress"]
     _say(f"polling at 200 requests/s for {seconds:g} s")
+    api_cpu = cpu_seconds(stack.api.pid)  # type: ignore[union-attr]
     latency = poll_latency(stack.base_url, stack.token, job_ids, rate=200, seconds=seconds)
+    # Only the polls reach the API meanwhile: on two shared cores its CPU per poll sets the
+    # p99 (polling takes that much of a core from the workers and PostgreSQL, or waits for it).
+    per_poll_ms = (cpu_seconds(stack.api.pid) - api_cpu) * 1000 / max(1, latency.requests)  # type: ignore[union-attr]
     frozen = client.job(first)["data"]["progress"] == before
     running = sum(client.job(j)["status"] in ("pending", "processing") for j in job_ids)
     figures = [
@@ -287,6 +291,7 @@ def _cancel_and_polling(stack: Stack, client: Client, data: list[bytes], seconds
         Figure("Job polling latency at 200 requests/s while the load runs, p50", f"{latency.p50_ms:,.1f} ms"),
         report.below("Job polling latency at 200 requests/s while the load runs, p99", latency.p99_ms, "ms", 50),
         Figure("  requests answered per second", f"{latency.served_per_second:,.0f}"),
+        Figure("  API CPU per poll", f"{per_poll_ms:.2f} ms ({per_poll_ms * latency.served_per_second / 10:.0f}% of one core)"),
         Figure("  jobs still pending or running when polling ended", f"{running} of {len(job_ids)}", "> 0", running > 0),
     ]
     if latency.errors:
