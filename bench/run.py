@@ -280,7 +280,7 @@ def _cancel_and_polling(stack: Stack, client: Client, data: list[bytes], seconds
     _say(f"polling at 200 requests/s for {seconds:g} s")
     api_cpu = cpu_seconds(stack.api.pid)  # type: ignore[union-attr]
     latency = poll_latency(stack.base_url, stack.token, job_ids, rate=200, seconds=seconds)
-    # Only the polls reach the API meanwhile: on two shared cores its CPU per poll sets the
+    # Only the polls reach the API meanwhile: on two shared cores its CPU per poll adds to the
     # p99 (polling takes that much of a core from the workers and PostgreSQL, or waits for it).
     per_poll_ms = (cpu_seconds(stack.api.pid) - api_cpu) * 1000 / max(1, latency.requests)  # type: ignore[union-attr]
     frozen = client.job(first)["data"]["progress"] == before
