@@ -144,12 +144,13 @@ def generic_json(stack: Stack, args: argparse.Namespace) -> list[Figure]:
 def _ceilings(stack: Stack, knowledge_base_id: str, records: list[dict[str, Any]], runs: int) -> list[Ceiling]:
     """The ceiling measured `runs` times, slowest first, each into an empty table from a
     clean checkpoint, as the loads start; the median is the figure the first load is
-    held to. One COPY lasts 4-5 s, where one run's three have been up to 10% apart, and
-    it once ran at 13,228 records/s in a slow minute of the machine that slowed the first
-    load by far less, making the ratio look met (0.75; 0.51-0.55 minutes later, at the
-    same commit). Three COPYs seconds apart remove an outlier, not a slow phase lasting
+    held to. On the Intel machine of bench/RESULTS.md one COPY lasts 4-5 s (13-15 s on
+    the slower AMD one), one run's three have been up to 10% apart, and one COPY once
+    ran at 13,228 records/s in a slow minute of the machine that slowed the first load by
+    far less, making the ratio look met (0.75; 0.51-0.55 minutes later, at the same
+    commit). Three COPYs seconds apart remove an outlier, not a slow phase lasting
     minutes: that shows in the run's CPU seconds (the same COPY taking 7.1 s of
-    PostgreSQL's CPU instead of 4.1-4.6), and such a run should be run again."""
+    PostgreSQL's CPU there instead of 4.1-4.6), and such a run should be run again."""
     rows = entry_rows(records, stack.workspace_id, knowledge_base_id)
     measured = []
     for _ in range(runs):
