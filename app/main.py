@@ -54,7 +54,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             runtime.close()
 
     security = api_security.protect(runtime, tokens, standings, prefix=API_PREFIX)
-    limiter = rate_limits.middleware(settings)
+    rate_limit_counter = rate_limits.counter(settings)
+    limiter = rate_limits.middleware(settings, rate_limit_counter)
     security["middleware"] = [*security.get("middleware", []), *limiter]
     api = Router(path=API_PREFIX, route_handlers=[JobController, KnowledgeBaseController], **security)
     token_endpoint = Router(
@@ -75,7 +76,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
             components=api_security.components(prefix=API_PREFIX),
         ),
-        state={"runtime": runtime, "standings": standings},
+        state={"runtime": runtime, "standings": standings, "rate_limit_counter": rate_limit_counter},
         logging_config=None,
     )
     api_security.document(app, prefix=API_PREFIX)

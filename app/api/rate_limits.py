@@ -57,11 +57,10 @@ class WindowCounter(Protocol):
     async def hit(self, key: str, window: int) -> Window | None: ...
 
 
-def middleware(settings: Settings) -> list[DefineMiddleware]:
-    """Nothing when limiting is switched off (`RATE_LIMIT_PER_MINUTE=0`); one counter for every router."""
+def middleware(settings: Settings, shared: WindowCounter) -> list[DefineMiddleware]:
+    """Nothing when limiting is switched off (`RATE_LIMIT_PER_MINUTE=0`); `shared` counts for every router."""
     if settings.rate_limit_per_minute <= 0:
         return []
-    shared = counter(settings)
     config = FixedWindowRateLimitConfig(
         rate_limit=("minute", settings.rate_limit_per_minute),
         exclude=UNLIMITED_PATHS,

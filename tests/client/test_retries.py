@@ -8,8 +8,10 @@ from collections.abc import Iterator
 from dataclasses import fields
 from typing import Any
 
+import anyio
 import pytest
 
+from app.api.rate_limits import FixedWindowRateLimitMiddleware
 from app.main import create_app
 from app.settings import Settings
 from kb_client import Backoff, Client, RetryPolicy, errors
@@ -107,8 +109,12 @@ class TestRateLimits:
         assert 0 < limited.value.retry_after <= 60
         assert limited.value.message.startswith("Too many requests")
 
-    @pytest.mark.slow
     def test_a_limited_client_waits_as_long_as_retry_after_says_and_then_succeeds(self, live_server) -> None:
+        # The caller's window started 57 s ago, as far as the server can tell: one request
+        # counted and 3 s left. The client is then limited on its third request and told
+        # to wait the 3 s left, not a whole minute.
+        window = anyio.run(live_server.app.state["rate_limit_counter"].hit, caller_key(live_server), 3)
+        assert window is not None and window.count == 1
         proxy = DroppingProxy(live_server.port)
         try:
             with Client(proxy.url, **live_server.credentials) as client:
@@ -119,5 +125,11 @@ class TestRateLimits:
         finally:
             proxy.close()
         (hint,) = [retry_after for status, retry_after in proxy.answers_seen if status == 429]
+        assert 1 <= hint <= 3
         assert waited >= hint - 1  # Retry-After is in whole seconds
         assert proxy.requests_seen.count(b"GET /api/v2/data-ingestion/adapters HTTP/1.1") == 5
+
+
+def caller_key(live_server) -> str:
+    """The key the rate limiter counts this client's requests under (app/api/rate_limits.py)."""
+    return f"{FixedWindowRateLimitMiddleware.__name__}::client:{live_server.credentials['client_id']}"
