@@ -18,7 +18,7 @@ from app.db import make_engine, transaction
 from app.services import access_clients
 from app.services.access_clients import PendingSecret
 from app.settings import Settings
-from tests.test_admin_cli import kb_ingest
+from tests.test_admin_cli import console_script
 
 KBS = "/api/v2/knowledge-bases"
 DEADLINE = 1.0
@@ -81,7 +81,7 @@ def test_a_known_client_is_served_from_the_cache(service):
 @on_postgres
 def test_revocation_by_the_admin_cli_ends_cached_tokens_within_the_deadline(service):
     credentials = cached_client(service)
-    kb_ingest(service, "clients", "revoke", credentials.client_id, "--json")
+    console_script(service, "clients", "revoke", credentials.client_id, "--json")
     elapsed, body = seconds_until_refused(service, credentials.headers)
     assert body["message"] == "Access token belongs to a revoked client"
     assert elapsed < DEADLINE
@@ -91,7 +91,7 @@ def test_revocation_by_the_admin_cli_ends_cached_tokens_within_the_deadline(serv
 @on_postgres
 def test_rotation_by_the_admin_cli_ends_cached_tokens_within_the_deadline(service):
     credentials = cached_client(service)
-    kb_ingest(service, "clients", "rotate-secret", credentials.client_id, "--json")
+    console_script(service, "clients", "rotate-secret", credentials.client_id, "--json")
     elapsed, body = seconds_until_refused(service, credentials.headers)
     assert body["message"] == "Access token was issued before the client's secret was rotated; request a new one"
     assert elapsed < DEADLINE
