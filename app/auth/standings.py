@@ -31,6 +31,8 @@ in-process and cheap, so there `StandingCache.disabled()` caches nothing.
 from __future__ import annotations
 
 import logging
+import select
+import socket
 import threading
 import time
 import weakref
@@ -114,14 +116,19 @@ class StandingCache:
         if self._engine is None or self._thread is not None:
             return
         self._stop.clear()
-        self._thread = threading.Thread(target=self._listen, name="access-client-listener", daemon=True)
+        # stop() writes to one end to wake the listener at once from its wait on the other.
+        self._wake = socket.socketpair()
+        self._thread = threading.Thread(target=self._listen, args=(self._wake[0],), name="access-client-listener", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
+            self._wake[1].send(b"\0")
             self._thread.join(timeout=PING_INTERVAL + 5)
             self._thread = None
+            for end in self._wake:
+                end.close()
 
     @property
     def trusted(self) -> bool:
@@ -160,7 +167,7 @@ class StandingCache:
             self._live = live
             self._proven_at = float("-inf")
 
-    def _listen(self) -> None:
+    def _listen(self, wake: socket.socket) -> None:
         assert self._engine is not None
         args, kwargs = self._engine.dialect.create_connect_args(self._engine.url)
         failing = False
@@ -172,7 +179,7 @@ class StandingCache:
                     if failing:
                         log.info("access-client listener reconnected; caching client standings again")
                     failing = False
-                    self._follow(connection)
+                    self._follow(connection, wake)
             except Exception as error:  # noqa: BLE001 - whatever failed, stop trusting the cache and reconnect
                 if not failing:
                     log.warning("access-client listener lost (%s); reading client standings from the database", type(error).__name__)
@@ -181,7 +188,7 @@ class StandingCache:
                 self._set_live(False)
             self._stop.wait(RECONNECT_DELAY)
 
-    def _follow(self, connection: psycopg.Connection[Any]) -> None:
+    def _follow(self, connection: psycopg.Connection[Any], wake: socket.socket) -> None:
         while not self._stop.is_set():
             sent = time.monotonic()
             listening = connection.execute("SELECT %s = ANY(ARRAY(SELECT pg_listening_channels()))", (CHANNEL,)).fetchone()
@@ -191,5 +198,11 @@ class StandingCache:
             for notify in connection.notifies(timeout=0):
                 self._forget(notify.payload)
             self._proven_at = sent
-            for notify in connection.notifies(timeout=PING_INTERVAL):
-                self._forget(notify.payload)
+            # Until the next ping: each notification as it arrives, unless stop() wakes us.
+            deadline = sent + PING_INTERVAL
+            while (left := deadline - time.monotonic()) > 0:
+                readable, _, _ = select.select([connection.fileno(), wake], [], [], left)
+                if wake in readable:
+                    return
+                for notify in connection.notifies(timeout=0):
+                    self._forget(notify.payload)
