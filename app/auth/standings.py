@@ -31,7 +31,7 @@ in-process and cheap, so there `StandingCache.disabled()` caches nothing.
 from __future__ import annotations
 
 import logging
-import select
+import selectors
 import socket
 import threading
 import time
@@ -189,20 +189,23 @@ class StandingCache:
             self._stop.wait(RECONNECT_DELAY)
 
     def _follow(self, connection: psycopg.Connection[Any], wake: socket.socket) -> None:
-        while not self._stop.is_set():
-            sent = time.monotonic()
-            listening = connection.execute("SELECT %s = ANY(ARRAY(SELECT pg_listening_channels()))", (CHANNEL,)).fetchone()
-            if not listening or not listening[0]:
-                raise RuntimeError(f"this session does not LISTEN on {CHANNEL} (a transaction-mode pooler in between?)")
-            # Notifications that came with the ping's answer wait in psycopg's backlog.
-            for notify in connection.notifies(timeout=0):
-                self._forget(notify.payload)
-            self._proven_at = sent
-            # Until the next ping: each notification as it arrives, unless stop() wakes us.
-            deadline = sent + PING_INTERVAL
-            while (left := deadline - time.monotonic()) > 0:
-                readable, _, _ = select.select([connection.fileno(), wake], [], [], left)
-                if wake in readable:
-                    return
+        # A selector, not select(): an API process's descriptors may number past 1024.
+        with selectors.DefaultSelector() as selector:
+            selector.register(connection.fileno(), selectors.EVENT_READ)
+            selector.register(wake, selectors.EVENT_READ)
+            while not self._stop.is_set():
+                sent = time.monotonic()
+                listening = connection.execute("SELECT %s = ANY(ARRAY(SELECT pg_listening_channels()))", (CHANNEL,)).fetchone()
+                if not listening or not listening[0]:
+                    raise RuntimeError(f"this session does not LISTEN on {CHANNEL} (a transaction-mode pooler in between?)")
+                # Notifications that came with the ping's answer wait in psycopg's backlog.
                 for notify in connection.notifies(timeout=0):
                     self._forget(notify.payload)
+                self._proven_at = sent
+                # Until the next ping: each notification as it arrives, unless stop() wakes us.
+                deadline = sent + PING_INTERVAL
+                while (left := deadline - time.monotonic()) > 0:
+                    if any(key.fileobj is wake for key, _ in selector.select(left)):
+                        return
+                    for notify in connection.notifies(timeout=0):
+                        self._forget(notify.payload)
