@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import fields
 from typing import Any
 
 import anyio
@@ -13,7 +12,6 @@ import pytest
 
 from app.api.rate_limits import FixedWindowRateLimitMiddleware
 from app.main import create_app
-from app.settings import Settings
 from kb_client import Backoff, Client, RetryPolicy, errors
 from tests.client.conftest import listening_socket, serve
 from tests.client.proxy import DroppingProxy
@@ -76,14 +74,6 @@ def test_a_create_whose_answer_is_lost_is_not_resent_so_nothing_is_created_twice
     assert [kb.name for kb in client.iter_knowledge_bases()] == ["docs"]
 
 
-SETTINGS = {f.name for f in fields(Settings)}
-needs_idempotency = pytest.mark.skipif("idempotency_key_ttl" not in SETTINGS,
-                                       reason="Idempotency-Key support (issue #5) is not in this tree yet")
-needs_rate_limits = pytest.mark.skipif("rate_limit_per_minute" not in SETTINGS,
-                                       reason="rate limiting is not in this tree yet")
-
-
-@needs_idempotency
 @pytest.mark.parametrize("proxied", [b"POST /api/v2/data-ingestion/jobs"], indirect=True)
 def test_a_submission_resent_after_a_dropped_connection_makes_exactly_one_job(proxied: DroppingProxy, live_server, client: Client, kb_id: str) -> None:
     proxied.drop_next_answers(1)
@@ -94,7 +84,6 @@ def test_a_submission_resent_after_a_dropped_connection_makes_exactly_one_job(pr
     assert [j.id for j in client.iter_jobs()] == [accepted.job_id]
 
 
-@needs_rate_limits
 class TestRateLimits:
     @pytest.fixture
     def server_settings(self) -> dict[str, Any]:
