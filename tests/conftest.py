@@ -14,8 +14,10 @@ import os
 # by default, read when dramatiq is imported); tests pause and resume workers often.
 os.environ.setdefault("dramatiq_restart_delay", "100")
 
+import shutil  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Iterator
+from pathlib import Path
 from dataclasses import dataclass, field, replace
 from typing import Any
 from uuid import UUID
@@ -25,7 +27,8 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from app.db import transaction
+from app import migrations
+from app.db import make_engine, transaction
 from app.main import create_app
 from app.runtime import Runtime
 from app.services import access_clients, workspaces
@@ -156,6 +159,8 @@ def service(backend: str, request: pytest.FixtureRequest, tmp_path, settings_ove
     settings_overrides = {"rate_limit_per_minute": 0, **settings_overrides}
     if backend == "embedded":
         settings = Settings(data_dir=tmp_path / "data", log_json=False, **{**TEST_SETTINGS, **settings_overrides})
+        settings.data_dir.mkdir()
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), settings.data_dir / SQLITE_FILE)
         yield from _embedded(settings)
     else:
         postgres = request.getfixturevalue("postgres")
@@ -167,6 +172,23 @@ def service(backend: str, request: pytest.FixtureRequest, tmp_path, settings_ove
         finally:
             services.clear_namespace(redis_server, settings.redis_namespace)
             postgres.drop(url)
+
+
+SQLITE_FILE = "kb-ingest.db"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated once, which each embedded service starts from a copy of,
+    as each PostgreSQL one starts from a template database: migrating cost 0.08 s a test.
+    The service still checks it is at head, and bootstraps its first client, on start."""
+    settings = Settings(data_dir=tmp_path_factory.mktemp("sqlite-template"))
+    engine = make_engine(settings)
+    migrations.upgrade(engine)
+    engine.dispose()
+    path = settings.data_dir / SQLITE_FILE
+    assert settings.sqlalchemy_url.endswith(str(path.resolve()))
+    return path
 
 
 def _embedded(settings: Settings) -> Iterator[Service]:
