@@ -1,18 +1,19 @@
 """Result rows have no foreign key to their job (one check per row was a third of their
 cost): a trigger removes a deleted job's results instead, another empties them when jobs
-is truncated (PostgreSQL), and migrations 0012 and 0013 are reversible. Both backends
-unless marked."""
+is truncated (PostgreSQL), and migrations 0012 and 0013 are reversible. Only failures
+are indexed by status (0014). Both backends unless marked."""
 
 from __future__ import annotations
 
 from uuid import UUID, uuid4
 
 import pytest
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import Uuid, bindparam, delete, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from app.db import transaction
 from app.models import Job, JobResult
+from app.services import results
 from tests.test_batch_origins import _alembic
 
 RECORDS = [{"id": f"doc-{n}", "content": f"text {n}"} for n in range(5)]
@@ -103,3 +104,48 @@ def test_without_migration_0013_truncating_jobs_left_the_results(service):
     service.pause_worker()
     truncate_jobs(service)
     assert result_counts(service) == {}
+
+
+def test_a_jobs_failures_are_read_through_the_index_of_failures_alone(service):
+    """Migration 0014: only failed results are indexed by status, and the failures-first
+    sample and `?status=failed` pages find them through that index, in any plan (the
+    failure is named as a literal, so a generic plan can use the partial index too)."""
+    job_id = uuid4()
+    with service.runtime.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO job_results (job_id, seq, source_id, status, action)"
+                " SELECT :job_id, n, 'r' || n, CASE WHEN n % 100 = 7 THEN 'failed' ELSE 'success' END, 'created'"
+                " FROM (WITH RECURSIVE s(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM s WHERE n < 19999) SELECT n FROM s) AS s"
+            ).bindparams(bindparam("job_id", type_=Uuid())),
+            {"job_id": job_id},
+        )
+        connection.execute(text("ANALYZE job_results" if service.kind == "postgres" else "ANALYZE"))
+    failures = select(JobResult.seq).where(JobResult.job_id == bindparam("job_id"), results.IS_FAILED).order_by(JobResult.seq).limit(bindparam("size"))
+    for query in (failures, results.SAMPLE):
+        assert "ix_job_results_failed" in plan(service, query, job_id), query
+    with transaction(service.runtime.sessions) as session:
+        total, rows = results.page(session, job_id=job_id, status="failed", limit=3, offset=1)
+        assert (total, [r.seq for r in rows]) == (200, [107, 207, 307])
+        sample = results.sample(session, job_ids=[job_id], size=3)[job_id]
+        assert [(r.status, r.seq) for r in sample] == [("failed", 7), ("failed", 107), ("failed", 207)]
+
+
+def plan(service, query, job_id: UUID) -> str:  # type: ignore[no-untyped-def]
+    """The plan of `query` for this job: PostgreSQL's generic plan (what a statement
+    prepared long ago runs with), SQLite's query plan."""
+    with service.runtime.engine.connect() as connection:
+        if service.kind == "postgres":
+            sql = str(query.compile(connection)).replace("%(job_id)s", "$1").replace("%(size)s", "20")
+            driver = connection.connection.driver_connection
+            with driver.cursor() as cursor:
+                cursor.execute("SET plan_cache_mode = force_generic_plan")
+                cursor.execute("PREPARE q AS " + sql)
+                lines = cursor.execute(f"EXPLAIN EXECUTE q('{job_id}')").fetchall()
+                cursor.execute("DEALLOCATE q")
+        else:
+            compiled = query.compile(connection)
+            values = {"job_id": job_id.hex, "size": 20}
+            args = tuple(values.get(name, compiled.params.get(name)) for name in compiled.positiontup or ())
+            lines = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), args).fetchall()
+    return "\n".join(str(line) for line in lines)

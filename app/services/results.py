@@ -1,7 +1,7 @@
 """Per-record results: written once per batch, a bounded sample for polling (failures first), and the full paged list.
 
 The sample must stay cheap on a job of 100,000 records, so it is two LIMITed range scans
-per job (failures through the (job_id, status, seq) index, then the rest through the
+per job (failures through the partial index of failures, then the rest through the
 primary key), never a sort or window over all of a job's results.
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, Select, bindparam, func, insert, select, union_all
+from sqlalchemy import Row, Select, bindparam, func, insert, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
 from app.models import JobResult
@@ -20,6 +20,9 @@ from app.services.ingest import Outcome
 
 RESULTS = JobResult.__table__
 FAILED = "failed"
+# As a literal, not a parameter: only a query that names 'failed' itself can use the
+# partial index of failures (ix_job_results_failed), whatever plan it is given.
+IS_FAILED = RESULTS.c.status == literal_column(f"'{FAILED}'")
 
 
 def record(session: Session, *, job_id: UUID, outcomes: Sequence[Outcome]) -> None:
@@ -63,7 +66,7 @@ def sample(session: Session, *, job_ids: list[UUID], size: int) -> dict[UUID, li
 
 
 def _first(*, failed: bool) -> Select[Any]:
-    status = RESULTS.c.status == FAILED if failed else RESULTS.c.status != FAILED
+    status = IS_FAILED if failed else ~IS_FAILED
     where = (RESULTS.c.job_id == bindparam("job_id"), status)
     return select(select(RESULTS).where(*where).order_by(RESULTS.c.seq).limit(bindparam("size")).subquery())
 
@@ -72,9 +75,11 @@ SAMPLE = union_all(_first(failed=True), _first(failed=False))
 
 
 def page(session: Session, *, job_id: UUID, status: str | None, limit: int, offset: int) -> tuple[int, list[JobResult]]:
-    where = [JobResult.job_id == job_id]
-    if status is not None:
-        where.append(JobResult.status == status)
+    where = [RESULTS.c.job_id == job_id]
+    if status == FAILED:
+        where.append(IS_FAILED)
+    elif status is not None:
+        where.append(RESULTS.c.status == status)
     total = session.scalar(select(func.count()).select_from(JobResult).where(*where)) or 0
     rows = session.scalars(select(JobResult).where(*where).order_by(JobResult.seq).limit(limit).offset(offset))
     return total, list(rows)
