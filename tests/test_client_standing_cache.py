@@ -136,6 +136,17 @@ def test_while_the_listener_is_disconnected_every_request_reads_the_database(ser
     assert cache.get(uuid.UUID(credentials.client_id)) is None, "reconnecting starts from an empty cache"
 
 
+@on_postgres
+def test_a_stopped_cache_is_not_trusted_and_a_restarted_one_is_again(service):
+    cache = StandingCache.for_engine(service.runtime.engine)
+    for _ in range(2):  # each start has its own listener, stop signal and wake-up
+        cache.start()
+        wait_until_trusted(cache)
+        cache.stop()
+        assert not cache.trusted and cache.ticket() is None
+    cache.stop()  # a second stop does nothing
+
+
 def test_the_embedded_mode_caches_nothing(tmp_path):
     cache = StandingCache.for_engine(make_engine(Settings(data_dir=tmp_path)))
     cache.start()

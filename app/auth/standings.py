@@ -115,18 +115,25 @@ class StandingCache:
     def start(self) -> None:
         if self._engine is None or self._thread is not None:
             return
-        self._stop.clear()
+        # Each run its own stop signal and wake sockets: a listener that outlives its stop()
+        # (a connect hanging past the join's timeout) ends when it returns, and a later
+        # start() cannot revive it.
+        self._stop = threading.Event()
         # stop() writes to one end to wake the listener at once from its wait on the other.
         self._wake = socket.socketpair()
-        self._thread = threading.Thread(target=self._listen, args=(self._wake[0],), name="access-client-listener", daemon=True)
+        self._thread = threading.Thread(
+            target=self._listen, args=(self._stop, self._wake[0]), name="access-client-listener", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._wake[1].send(b"\0")
-            self._thread.join(timeout=PING_INTERVAL + 5)
-            self._thread = None
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        self._wake[1].send(b"\0")
+        thread.join(timeout=PING_INTERVAL + 5)
+        if not thread.is_alive():
             for end in self._wake:
                 end.close()
 
@@ -167,33 +174,35 @@ class StandingCache:
             self._live = live
             self._proven_at = float("-inf")
 
-    def _listen(self, wake: socket.socket) -> None:
+    def _listen(self, stop: threading.Event, wake: socket.socket) -> None:
         assert self._engine is not None
         args, kwargs = self._engine.dialect.create_connect_args(self._engine.url)
         failing = False
-        while not self._stop.is_set():
+        while not stop.is_set():
             try:
                 with psycopg.connect(*args, **{**kwargs, **_CONNECTION_OPTIONS}) as connection:
                     connection.execute(f"LISTEN {CHANNEL}")
-                    self._set_live(True)
+                    if self._stop is stop:  # a listener stopped meanwhile speaks for nobody
+                        self._set_live(True)
                     if failing:
                         log.info("access-client listener reconnected; caching client standings again")
                     failing = False
-                    self._follow(connection, wake)
+                    self._follow(connection, stop, wake)
             except Exception as error:  # noqa: BLE001 - whatever failed, stop trusting the cache and reconnect
                 if not failing:
                     log.warning("access-client listener lost (%s); reading client standings from the database", type(error).__name__)
                 failing = True
             finally:
-                self._set_live(False)
-            self._stop.wait(RECONNECT_DELAY)
+                if self._stop is stop:
+                    self._set_live(False)
+            stop.wait(RECONNECT_DELAY)
 
-    def _follow(self, connection: psycopg.Connection[Any], wake: socket.socket) -> None:
+    def _follow(self, connection: psycopg.Connection[Any], stop: threading.Event, wake: socket.socket) -> None:
         # A selector, not select(): an API process's descriptors may number past 1024.
         with selectors.DefaultSelector() as selector:
             selector.register(connection.fileno(), selectors.EVENT_READ)
             selector.register(wake, selectors.EVENT_READ)
-            while not self._stop.is_set():
+            while not stop.is_set():
                 sent = time.monotonic()
                 listening = connection.execute("SELECT %s = ANY(ARRAY(SELECT pg_listening_channels()))", (CHANNEL,)).fetchone()
                 if not listening or not listening[0]:
