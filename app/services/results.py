@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, Select, bindparam, func, insert, literal_column, select, union_all
+from sqlalchemy import ColumnElement, Row, Select, bindparam, func, insert, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
 from app.models import JobResult
@@ -75,11 +75,17 @@ SAMPLE = union_all(_first(failed=True), _first(failed=False))
 
 
 def page(session: Session, *, job_id: UUID, status: str | None, limit: int, offset: int) -> tuple[int, list[JobResult]]:
+    where = page_filter(job_id, status)
+    total = session.scalar(select(func.count()).select_from(JobResult).where(*where)) or 0
+    rows = session.scalars(select(JobResult).where(*where).order_by(JobResult.seq).limit(limit).offset(offset))
+    return total, list(rows)
+
+
+def page_filter(job_id: Any, status: str | None) -> list[ColumnElement[bool]]:
+    """A page's rows: a job's, of one status if given; failures named by IS_FAILED."""
     where = [RESULTS.c.job_id == job_id]
     if status == FAILED:
         where.append(IS_FAILED)
     elif status is not None:
         where.append(RESULTS.c.status == status)
-    total = session.scalar(select(func.count()).select_from(JobResult).where(*where)) or 0
-    rows = session.scalars(select(JobResult).where(*where).order_by(JobResult.seq).limit(limit).offset(offset))
-    return total, list(rows)
+    return where
