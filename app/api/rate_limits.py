@@ -57,9 +57,9 @@ class WindowCounter(Protocol):
     async def hit(self, key: str, window: int) -> Window | None: ...
 
 
-def middleware(settings: Settings, shared: WindowCounter) -> list[DefineMiddleware]:
+def middleware(settings: Settings, shared: WindowCounter | None) -> list[DefineMiddleware]:
     """Nothing when limiting is switched off (`RATE_LIMIT_PER_MINUTE=0`); `shared` counts for every router."""
-    if settings.rate_limit_per_minute <= 0:
+    if settings.rate_limit_per_minute <= 0 or shared is None:
         return []
     config = FixedWindowRateLimitConfig(
         rate_limit=("minute", settings.rate_limit_per_minute),
@@ -70,7 +70,10 @@ def middleware(settings: Settings, shared: WindowCounter) -> list[DefineMiddlewa
     return [config.middleware]
 
 
-def counter(settings: Settings) -> WindowCounter:
+def counter(settings: Settings) -> WindowCounter | None:
+    """None when limiting is switched off."""
+    if settings.rate_limit_per_minute <= 0:
+        return None
     if settings.redis_url:
         # No retries: redis-py's default (10, with backoff) would hold a request for many
         # seconds against a Redis that does not answer, and FailOpen decides what a failure means.
