@@ -16,7 +16,7 @@ from litestar import Request
 from litestar.testing import TestClient
 
 from app.api import rate_limits
-from app.api.rate_limits import FailOpen, RedisWindowCounter, Window, caller
+from app.api.rate_limits import FailOpen, MemoryWindowCounter, RedisWindowCounter, Window, caller
 from app.settings import Settings
 from app.main import create_app
 from tests.services import REDIS_URL
@@ -126,6 +126,28 @@ def test_concurrent_hits_from_several_clients_are_each_counted_once(redis_server
         assert 0 < redis_server.ttl(f"{prefix}client:x") <= 60
     finally:
         redis_server.delete(f"{prefix}client:x")
+
+
+@pytest.mark.parametrize("kind", ["memory", "redis"])
+def test_the_seconds_left_are_rounded_up_so_waiting_them_out_is_enough(kind, redis_server):
+    """4.4 s left is a Retry-After of 5, not 4: a client that waits exactly that long is not refused again."""
+    key = f"test-{uuid4().hex}:client:x"
+    client = Redis.from_url(REDIS_URL)
+    counter = MemoryWindowCounter() if kind == "memory" else RedisWindowCounter(client, prefix="")
+
+    async def two_hits() -> list[Window]:
+        first = await counter.hit(key, 5)
+        await anyio.sleep(0.6)
+        second = await counter.hit(key, 5)
+        await client.aclose()
+        return [first, second]
+
+    try:
+        first, second = anyio.run(two_hits)
+        assert (first.count, first.reset_in) == (1, 5)
+        assert (second.count, second.reset_in) == (2, 5)
+    finally:
+        redis_server.delete(key)
 
 
 def test_an_unreachable_redis_lets_requests_through_with_a_warning(caplog):

@@ -23,6 +23,7 @@ same as Litestar's: it starts at a caller's first request and lasts a minute.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
@@ -136,12 +137,15 @@ class FixedWindowRateLimitMiddleware(RateLimitMiddleware):
         return send_with_headers
 
 
-# The TTL fallback repairs a key left without one (it would otherwise never reset).
+# The TTL fallback repairs a key left without one (it would otherwise never reset). The
+# seconds left are rounded up from PTTL (TTL rounds to the nearest): a client that waits
+# exactly Retry-After must find the window over, not be refused again.
 _HIT = """
 local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-local ttl = redis.call('TTL', KEYS[1])
-if ttl < 0 then
+local pttl = redis.call('PTTL', KEYS[1])
+local ttl = math.ceil(pttl / 1000)
+if pttl < 0 then
   redis.call('EXPIRE', KEYS[1], ARGV[1])
   ttl = tonumber(ARGV[1])
 end
@@ -177,7 +181,7 @@ class MemoryWindowCounter:
         if ends <= now:
             count, ends = 0, now + window
         self._windows[key] = (count + 1, ends)
-        return Window(count=count + 1, reset_in=max(0, round(ends - now)))
+        return Window(count=count + 1, reset_in=max(0, math.ceil(ends - now)))  # rounded up, as in Redis
 
 
 class FailOpen:
