@@ -117,8 +117,10 @@ class StandingCache:
             return
         # Each run its own stop signal and wake sockets: a listener that outlives its stop()
         # (a connect hanging past the join's timeout) ends when it returns, and a later
-        # start() cannot revive it.
-        self._stop = threading.Event()
+        # start() cannot revive it, nor mark this run's cache live or proven (the checks
+        # in _set_live and _prove, under the lock this swap takes too).
+        with self._lock:
+            self._stop = threading.Event()
         # stop() writes to one end to wake the listener at once from its wait on the other.
         self._wake = socket.socketpair()
         self._thread = threading.Thread(
@@ -128,6 +130,7 @@ class StandingCache:
 
     def stop(self) -> None:
         self._stop.set()
+        self._set_live(False, self._stop)  # trusted no more, even should the join time out
         thread, self._thread = self._thread, None
         if thread is None:
             return
@@ -167,12 +170,20 @@ class StandingCache:
             except ValueError:
                 self._entries.clear()
 
-    def _set_live(self, live: bool) -> None:
+    def _set_live(self, live: bool, run: threading.Event) -> None:
+        """Only for the current run (`run` is its stop signal), and never live once stopped."""
         with self._lock:
+            if self._stop is not run or (live and run.is_set()):
+                return
             self._generation += 1
             self._entries.clear()
             self._live = live
             self._proven_at = float("-inf")
+
+    def _prove(self, sent: float, run: threading.Event) -> None:
+        with self._lock:
+            if self._stop is run and not run.is_set() and self._live:
+                self._proven_at = sent
 
     def _listen(self, stop: threading.Event, wake: socket.socket) -> None:
         assert self._engine is not None
@@ -182,8 +193,7 @@ class StandingCache:
             try:
                 with psycopg.connect(*args, **{**kwargs, **_CONNECTION_OPTIONS}) as connection:
                     connection.execute(f"LISTEN {CHANNEL}")
-                    if self._stop is stop:  # a listener stopped meanwhile speaks for nobody
-                        self._set_live(True)
+                    self._set_live(True, stop)
                     if failing:
                         log.info("access-client listener reconnected; caching client standings again")
                     failing = False
@@ -193,8 +203,7 @@ class StandingCache:
                     log.warning("access-client listener lost (%s); reading client standings from the database", type(error).__name__)
                 failing = True
             finally:
-                if self._stop is stop:
-                    self._set_live(False)
+                self._set_live(False, stop)
             stop.wait(RECONNECT_DELAY)
 
     def _follow(self, connection: psycopg.Connection[Any], stop: threading.Event, wake: socket.socket) -> None:
@@ -210,7 +219,7 @@ class StandingCache:
                 # Notifications that came with the ping's answer wait in psycopg's backlog.
                 for notify in connection.notifies(timeout=0):
                     self._forget(notify.payload)
-                self._proven_at = sent
+                self._prove(sent, stop)
                 # Until the next ping: each notification as it arrives, unless stop() wakes us.
                 deadline = sent + PING_INTERVAL
                 while (left := deadline - time.monotonic()) > 0:
