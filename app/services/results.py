@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Row, Select, bindparam, func, insert, literal_column, select, union_all
+from sqlalchemy import Row, Select, bindparam, func, insert, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
 from app.models import JobResult
@@ -75,17 +75,17 @@ SAMPLE = union_all(_first(failed=True), _first(failed=False))
 
 
 def page(session: Session, *, job_id: UUID, status: str | None, limit: int, offset: int) -> tuple[int, list[JobResult]]:
-    where = page_filter(job_id, status)
-    total = session.scalar(select(func.count()).select_from(JobResult).where(*where)) or 0
-    rows = session.scalars(select(JobResult).where(*where).order_by(JobResult.seq).limit(limit).offset(offset))
-    return total, list(rows)
+    count, rows = page_statements(job_id, status, limit=limit, offset=offset)
+    return session.scalar(count) or 0, list(session.scalars(rows))
 
 
-def page_filter(job_id: Any, status: str | None) -> list[ColumnElement[bool]]:
-    """A page's rows: a job's, of one status if given; failures named by IS_FAILED."""
+def page_statements(job_id: Any, status: str | None, *, limit: Any, offset: Any) -> tuple[Select[Any], Select[Any]]:
+    """A page's count and rows: a job's results, of one status if given, a failure named by
+    IS_FAILED so that both can use the index of failures."""
     where = [RESULTS.c.job_id == job_id]
     if status == FAILED:
         where.append(IS_FAILED)
     elif status is not None:
         where.append(RESULTS.c.status == status)
-    return where
+    count = select(func.count()).select_from(RESULTS).where(*where)
+    return count, select(JobResult).where(*where).order_by(JobResult.seq).limit(limit).offset(offset)
