@@ -14,7 +14,8 @@ PostgreSQL 0.22-0.26 s of CPU (medians) instead of 0.43. The price is paid by pa
 a status other than `failed`, which now count and walk the primary key's range of the
 job and filter it: on a vacuumed 1,000,000-record job (a third skipped, 1% failed) a
 `?status=skipped` page takes 37 ms instead of 22 at offset 0, 123 instead of 51 at offset
-300,000; `?status=success` pages (two thirds), `failed` and unfiltered ones the same.
+300,000; the first `?status=success` page (two thirds), `failed` and unfiltered pages the
+same.
 
 The new index is built before the old one goes, while job_results is locked against
 writes (CREATE INDEX takes a SHARE lock): it reads the table once and indexes only its
