@@ -140,7 +140,7 @@ def plan(service, query, job_id: UUID) -> str:  # type: ignore[no-untyped-def]
             sql = str(compiled).replace("%(job_id)s", "$1").replace("%(size)s", "20")
             for name, value in compiled.params.items():
                 if name not in {"job_id", "size"}:
-                    sql = sql.replace(f"%({name})s", str(value))
+                    sql = sql.replace(f"%({name})s", str(value) if isinstance(value, int) else f"'{value}'")
             driver = connection.connection.driver_connection
             with driver.cursor() as cursor:
                 cursor.execute("SET plan_cache_mode = force_generic_plan")

@@ -181,7 +181,8 @@ class MemoryWindowCounter:
         if ends <= now:
             count, ends = 0, now + window
         self._windows[key] = (count + 1, ends)
-        return Window(count=count + 1, reset_in=max(0, math.ceil(ends - now)))  # rounded up, as in Redis
+        # Rounded up, as in Redis; capped, as (now + window) - now can come out a hair above window.
+        return Window(count=count + 1, reset_in=max(0, min(window, math.ceil(ends - now))))
 
 
 class FailOpen:
