@@ -5,8 +5,10 @@ are indexed by status (0014). Both backends unless marked."""
 
 from __future__ import annotations
 
+import re
 from uuid import UUID, uuid4
 
+import psycopg
 import pytest
 from sqlalchemy import Uuid, bindparam, delete, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
@@ -135,21 +137,21 @@ def plan(service, query, job_id: UUID) -> str:  # type: ignore[no-untyped-def]
     """The plan of `query` for this job: PostgreSQL's generic plan (what a statement
     prepared long ago runs with), SQLite's query plan."""
     with service.runtime.engine.connect() as connection:
+        compiled = query.compile(connection)
+        values = {**compiled.params, "size": 20}
         if service.kind == "postgres":
-            compiled = query.compile(connection)
-            sql = str(compiled).replace("%(job_id)s", "$1").replace("%(size)s", "20")
-            for name, value in compiled.params.items():
-                if name not in {"job_id", "size"}:
-                    sql = sql.replace(f"%({name})s", str(value) if isinstance(value, int) else f"'{value}'")
-            driver = connection.connection.driver_connection
-            with driver.cursor() as cursor:
+            # Every parameter stays one ($1, $2, ...), as the service sends them.
+            names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", str(compiled))))
+            sql = re.sub(r"%\((\w+)\)s", lambda m: f"${names.index(m.group(1)) + 1}", str(compiled))
+            values["job_id"] = str(job_id)
+            with psycopg.ClientCursor(connection.connection.driver_connection) as cursor:
                 cursor.execute("SET plan_cache_mode = force_generic_plan")
                 cursor.execute("PREPARE q AS " + sql)
-                lines = cursor.execute(f"EXPLAIN EXECUTE q('{job_id}')").fetchall()
+                arguments = ", ".join(["%s"] * len(names))
+                lines = cursor.execute(f"EXPLAIN EXECUTE q({arguments})", [values[n] for n in names]).fetchall()
                 cursor.execute("DEALLOCATE q")
         else:
-            compiled = query.compile(connection)
-            values = {"job_id": job_id.hex, "size": 20}
-            args = tuple(values.get(name, compiled.params.get(name)) for name in compiled.positiontup or ())
+            values["job_id"] = job_id.hex
+            args = tuple(values[name] for name in compiled.positiontup or ())
             lines = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), args).fetchall()
     return "\n".join(str(line) for line in lines)
