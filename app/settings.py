@@ -67,10 +67,15 @@ class Settings:
         return not (self.redis_url or self.broker_url)
 
     @property
+    def sqlite_file(self) -> Path:
+        """The embedded mode's database, when no DATABASE_URL is set."""
+        return self.data_dir / "kb-ingest.db"
+
+    @property
     def sqlalchemy_url(self) -> str:
         if self.database_url:
             return _normalize_database_url(self.database_url)
-        return f"sqlite:///{(self.data_dir / 'kb-ingest.db').resolve()}"
+        return f"sqlite:///{self.sqlite_file.resolve()}"
 
     @property
     def is_sqlite(self) -> bool:

@@ -160,7 +160,7 @@ def service(backend: str, request: pytest.FixtureRequest, tmp_path, settings_ove
     if backend == "embedded":
         settings = Settings(data_dir=tmp_path / "data", log_json=False, **{**TEST_SETTINGS, **settings_overrides})
         settings.data_dir.mkdir()
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), settings.data_dir / SQLITE_FILE)
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), settings.sqlite_file)
         yield from _embedded(settings)
     else:
         postgres = request.getfixturevalue("postgres")
@@ -174,9 +174,6 @@ def service(backend: str, request: pytest.FixtureRequest, tmp_path, settings_ove
             postgres.drop(url)
 
 
-SQLITE_FILE = "kb-ingest.db"
-
-
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite database migrated once, which each embedded service starts from a copy of,
@@ -186,9 +183,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     engine = make_engine(settings)
     migrations.upgrade(engine)
     engine.dispose()
-    path = settings.data_dir / SQLITE_FILE
-    assert settings.sqlalchemy_url.endswith(str(path.resolve()))
-    return path
+    return settings.sqlite_file
 
 
 def _embedded(settings: Settings) -> Iterator[Service]:
