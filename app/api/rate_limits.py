@@ -59,8 +59,8 @@ class WindowCounter(Protocol):
 
 
 def middleware(settings: Settings, shared: WindowCounter | None) -> list[DefineMiddleware]:
-    """Nothing when limiting is switched off (`RATE_LIMIT_PER_MINUTE=0`); `shared` counts for every router."""
-    if settings.rate_limit_per_minute <= 0 or shared is None:
+    """`shared` (from `counter`) counts for every router; None, limiting switched off, adds nothing."""
+    if shared is None:
         return []
     config = FixedWindowRateLimitConfig(
         rate_limit=("minute", settings.rate_limit_per_minute),
