@@ -33,7 +33,14 @@ class PayloadError(Exception):
 
 
 class RecordError(Exception):
-    """One record is unusable; its message is shown to the user in the job's results."""
+    """One record is unusable; its message is shown to the user in the job's results.
+
+    `source_id`: the record's id when it was read before the record failed, so that its
+    result names the record although no identity could be made of it."""
+
+    def __init__(self, message: str, *, source_id: str | None = None) -> None:
+        super().__init__(message)
+        self.source_id = source_id
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

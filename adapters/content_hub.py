@@ -80,10 +80,11 @@ class ContentHubAdapter(Adapter):
         content = item.get("content")
         if not isinstance(content, dict):
             raise RecordError("content is required and must be an object")
+        source_id = source_id_of(content.get("documentIdentifier"), "documentIdentifier")
         deleted = content.get("deleted")
         if deleted is not None and not isinstance(deleted, bool):
-            raise RecordError("content.deleted must be true or false")
-        return Identity(source_id_of(content.get("documentIdentifier"), "documentIdentifier"), bool(deleted))
+            raise RecordError("content.deleted must be true or false", source_id=source_id)
+        return Identity(source_id, bool(deleted))
 
     def fingerprint(self, item: Any, options: Mapping[str, Any]) -> Any:
         """The raw document's parts that shape the record, so unchanged HTML is never reconverted."""

@@ -19,7 +19,7 @@ DEFAULT_CONTENT_TYPE = "markdown"
 def source_id_of(value: Any, field: str = "id") -> str:
     """Source ids are non-empty strings; integers are accepted and kept as their decimal text."""
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise RecordError(f"{field} is required and must be a string")
+        raise RecordError(f"{field} is required and must be a string or an integer")
     text = str(value).strip()
     if not text:
         raise RecordError(f"{field} must not be empty")
@@ -62,10 +62,11 @@ class GenericJsonAdapter(Adapter):
     def identify(self, item: Any) -> Identity:
         if not isinstance(item, dict):
             raise RecordError("record must be an object")
+        source_id = source_id_of(item.get("id"))
         deleted = item.get("deleted", False)
         if not isinstance(deleted, bool):
-            raise RecordError("deleted must be true or false")
-        return Identity(source_id_of(item.get("id")), deleted)
+            raise RecordError("deleted must be true or false", source_id=source_id)
+        return Identity(source_id, deleted)
 
     def normalize(self, item: Any, options: Mapping[str, Any]) -> Record:
         source_id = self.identify(item).source_id

@@ -31,7 +31,9 @@ class Registry:
             raise UnknownAdapter(name) from None
 
     def __iter__(self) -> Iterator[Adapter]:
-        return iter(sorted(self._adapters.values(), key=lambda a: a.name))
+        """In the order registered: the built-in adapters as the API document lists them
+        (generic-json, then content-hub), then plug-ins."""
+        return iter(self._adapters.values())
 
     def load_entry_points(self) -> None:
         """Register adapters that installed packages advertise, so a plug-in needs no edit here."""

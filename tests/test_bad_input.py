@@ -222,8 +222,8 @@ def test_wrong_types_inside_records_fail_those_records_with_their_reason(service
     page = service.client.get(f"{JOBS}/{job['id']}/results").json()["results"]
     assert [(r["sourceId"], r["error"]) for r in page] == [
         (None, "record must be an object"),
-        (None, "id is required and must be a string"),
-        (None, "id is required and must be a string"),
+        (None, "id is required and must be a string or an integer"),
+        (None, "id is required and must be a string or an integer"),
         ("content", "content is required and must be a string"),
         ("title", "title must be a string"),
         ("type", "contentType must be one of text, markdown, code, qa_pair"),
@@ -231,7 +231,7 @@ def test_wrong_types_inside_records_fail_those_records_with_their_reason(service
         ("tags", "tags must be an array of strings"),
         ("tag", "tags must be an array of strings"),
         ("url", "url must be a string"),
-        (None, "deleted must be true or false"),
+        ("deleted", "deleted must be true or false"),
         ("7", None),
     ]
     assert job["data"]["progress"]["failed"] == 11
@@ -397,4 +397,17 @@ def test_empty_multipart_form_is_a_400(service):
 
 def test_multipart_without_a_boundary_is_a_400(service):
     response = service.client.post(JOBS, content=b"x", headers={"content-type": "multipart/form-data"})
-    assert refused(response)["message"].startswith("Malformed multipart body")
+    body = refused(response)
+    assert body["message"].startswith("Malformed multipart body")
+    assert [e["path"] for e in body["errors"]] == ["body"]
+
+
+def test_a_text_field_sent_as_a_file_is_named_as_such(service):
+    kb = service.create_kb()
+    files = {
+        "adapterType": ("adapter.txt", b"generic-json", "text/plain"),
+        "data": ("data.json", b'{"records": [{"id": "a", "content": "x"}]}', "application/json"),
+    }
+    body = refused(service.client.post(JOBS, data={"knowledgeBaseId": kb}, files=files))
+    assert body["message"] == "adapterType must be sent as a text field, not a file"
+    assert body["errors"] == [{"path": "adapterType", "message": "must be a text field, not a file"}]

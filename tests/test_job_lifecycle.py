@@ -99,7 +99,7 @@ def test_bad_records_fail_on_their_own_and_the_job_completes(service):
     failures = job["data"]["results"][:5]
     assert [r["status"] for r in failures] == ["failed"] * 5
     errors = {r["sourceId"]: r["error"] for r in failures}
-    assert errors[None] in {"id is required and must be a string", "record must be an object"}
+    assert errors[None] in {"id is required and must be a string or an integer", "record must be an object"}
     assert errors["no-content"] == "content is required and must be a string"
     assert errors["bad-type"] == "contentType must be one of text, markdown, code, qa_pair"
     assert errors["bad-tags"] == "tags must be an array of strings"

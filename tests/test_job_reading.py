@@ -2,7 +2,7 @@
 
 import threading
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -23,7 +23,8 @@ def test_job_has_the_reference_shape(service):
     for field in ("created_at", "started_at", "completed_at"):
         assert datetime.strptime(job[field], "%Y-%m-%dT%H:%M:%S.%fZ")
     result = job["data"]["results"][0]
-    assert set(result) == {"sourceId", "status", "action", "entryId", "error", "detail"}
+    assert set(result) == {"sourceId", "status", "action", "entryId", "error", "detail", "embeddingCount"}
+    assert result["embeddingCount"] == 0  # the document's field; entries are stored, not embedded
 
 
 def test_include_payload_returns_the_submitted_data(service):
@@ -141,6 +142,29 @@ def test_list_filters_by_date_range(service):
     assert service.client.get(JOBS, params={"startDate": job["created_at"]}).json()["total"] == 1
 
 
+def test_date_bounds_with_an_offset_compare_as_the_moment_they_name(service):
+    """SQLite stores clock times without their offset: the bounds must go in as UTC."""
+    kb = service.create_kb()
+    created = datetime.fromisoformat(service.run(kb, [{"id": "a", "content": "x"}])["created_at"])
+
+    def total(**params: str) -> int:
+        return service.client.get(JOBS, params=params).json()["total"]
+
+    an_hour_before, an_hour_after = created - timedelta(hours=1), created + timedelta(hours=1)
+    # The same moments written five hours ahead and nine behind UTC.
+    east, west = timezone(timedelta(hours=5)), timezone(timedelta(hours=-9))
+    assert total(startDate=an_hour_before.astimezone(east).isoformat()) == 1
+    assert total(startDate=an_hour_after.astimezone(west).isoformat()) == 0
+    assert total(endDate=an_hour_after.astimezone(west).isoformat()) == 1
+    assert total(endDate=an_hour_before.astimezone(east).isoformat()) == 0
+
+
+def test_the_last_day_there_is_as_an_end_date_bounds_nothing(service):
+    kb = service.create_kb()
+    service.run(kb, [{"id": "a", "content": "x"}])
+    assert service.client.get(JOBS, params={"endDate": "9999-12-31"}).json()["total"] == 1
+
+
 @pytest.mark.parametrize(
     ("params", "path"),
     [
@@ -152,6 +176,8 @@ def test_list_filters_by_date_range(service):
         ({"includePayload": "maybe"}, "includePayload"),
         ({"startDate": "yesterday"}, "startDate"),
         ({"endDate": "2025-13-45"}, "endDate"),
+        ({"startDate": "0001-01-01T00:00:00+01:00"}, "startDate"),
+        ({"startDate": "2027-01-01", "endDate": "2025-01-01"}, "startDate"),
     ],
 )
 def test_bad_list_parameters_are_400s_naming_the_parameter(service, params, path):
@@ -164,4 +190,8 @@ def test_bad_list_parameters_are_400s_naming_the_parameter(service, params, path
 
 def test_adapters_lists_the_registry(service):
     adapters = service.client.get("/api/v2/data-ingestion/adapters").json()
-    assert {"name": "generic-json", "format": "json", "version": "1.0.0"} in adapters
+    # In the API document's order.
+    assert adapters[:2] == [
+        {"name": "generic-json", "format": "json", "version": "1.0.0"},
+        {"name": "content-hub", "format": "content-hub-json", "version": "1.0.0"},
+    ]

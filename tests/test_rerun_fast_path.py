@@ -114,7 +114,7 @@ def test_records_without_a_usable_id_are_read_and_failed_with_the_reason(service
     kb = service.create_kb()
     job = service.run(kb, [{"id": "ok", "content": "x"}, {"content": "no id"}, {"id": "nul\u0000", "content": "x"}])
     errors = sorted(r["error"] for r in job["data"]["results"] if r["status"] == "failed")
-    assert errors == ["id is required and must be a string", "id must not contain NUL characters"]
+    assert errors == ["id is required and must be a string or an integer", "id must not contain NUL characters"]
 
 
 def run_without_manifest(service, kb: str, data) -> dict:  # type: ignore[no-untyped-def]

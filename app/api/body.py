@@ -14,6 +14,7 @@ from litestar import Request
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import Field, File
 
+from adapters.base import Issue
 from app.errors import InvalidInput, PayloadTooLarge
 
 SPOOL_TO_DISK_AFTER = 1024 * 1024
@@ -60,7 +61,7 @@ async def read_form(request: Request, limit: int) -> Form:
         parser.finalize()
     except (FormParserError, ValueError) as error:
         form.close()
-        raise InvalidInput(f"Malformed multipart body: {error}") from None
+        raise InvalidInput(f"Malformed multipart body: {error}", [Issue("body", f"is not a valid multipart form: {error}")]) from None
     except PayloadTooLarge:
         form.close()
         raise

@@ -18,6 +18,7 @@ from litestar.params import FromPath, FromQuery, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 import adapters
+from adapters.base import Issue
 from app.api import openapi, payload_responses, presenters, schemas
 from app.api.job_creation import accept, request_hasher
 from app.api.params import MAX_OFFSET, date_bound, path_uuid
@@ -88,7 +89,7 @@ class JobController(Controller):
             offset=offset,
         )
         if filters.start and filters.end and filters.start >= filters.end:
-            raise InvalidInput("startDate must be before endDate")
+            raise InvalidInput("startDate must be before endDate", [Issue("startDate", "must be before endDate")])
         with transaction(runtime.sessions) as session:
             total, rows = jobs.list_page(session, workspace_id=workspace_id, filters=filters)
             samples = results.sample(session, job_ids=[r.id for r in rows], size=runtime.settings.results_sample_size)

@@ -22,13 +22,16 @@ def path_uuid(value: str, kind: str) -> UUID:
 
 
 def date_bound(value: str | None, name: str, *, end: bool) -> datetime | None:
-    """ISO 8601 date or date-time; a bare date as an end bound includes that whole day."""
+    """ISO 8601 date or date-time, in UTC (one without an offset is taken as UTC); a bare
+    date as an end bound includes that whole day, so the last day there is bounds nothing."""
     if value is None:
         return None
     text = value.strip()
     try:
         if len(text) == 10:
             day = date.fromisoformat(text)
+            if end and day == date.max:
+                return None
             moment = datetime.combine(day + timedelta(days=1) if end else day, time(), UTC)
         else:
             moment = datetime.fromisoformat(text.replace("z", "Z"))
@@ -36,4 +39,7 @@ def date_bound(value: str | None, name: str, *, end: bool) -> datetime | None:
         raise InvalidInput(
             f"{name} must be an ISO 8601 date or date-time, got {value!r}", [Issue(name, "is not an ISO 8601 date or date-time")]
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before the first moment there is in UTC
+        raise InvalidInput(f"{name} is out of range, got {value!r}", [Issue(name, "is out of range")]) from None

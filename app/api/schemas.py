@@ -33,6 +33,8 @@ class RecordResult(Struct):
     entryId: UUID | None
     error: str | None
     detail: str | None = None
+    # As in the API document; always 0: this service stores entries, it does not embed them.
+    embeddingCount: int = 0
 
 
 class JobData(Struct):

@@ -120,6 +120,14 @@ async def read_submission(request: Request, *, limit: int, digest: blake3.blake3
 
 
 def _from_form(form: Form) -> Submission:
+    # Only `data` may be a file (`curl -F data=@export.json`); a field sent as one would
+    # otherwise be reported missing.
+    as_files = [name for name in ("adapterType", "knowledgeBaseId", "options") if name in form.files and name not in form.fields]
+    if as_files:
+        raise InvalidInput(
+            f"{', '.join(as_files)} must be sent as {'a text field, not a file' if len(as_files) == 1 else 'text fields, not files'}",
+            [Issue(name, "must be a text field, not a file") for name in as_files],
+        )
     fields: dict[str, Any] = {name: _text(form.fields[name], name) for name in ("adapterType", "knowledgeBaseId") if name in form.fields}
     depths: list[int | None] = []
     if "data" in form.files:

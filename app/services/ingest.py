@@ -110,6 +110,8 @@ class Identified:
     identity: Identity | None
     superseded: bool
     error: str | None = None
+    # The id of a record that failed to be identified, when the adapter read it first.
+    failed_source_id: str | None = None
 
 
 def identify_all(adapter: Adapter, items: list[tuple[int, bool, Any]]) -> list[Identified]:
@@ -121,7 +123,9 @@ def identify_all(adapter: Adapter, items: list[tuple[int, bool, Any]]) -> list[I
                 raise RecordError("id must not contain NUL characters")
             identified.append(Identified(seq=seq, raw=raw, identity=identity, superseded=superseded))
         except RecordError as error:
-            identified.append(Identified(seq=seq, raw=raw, identity=None, superseded=False, error=str(error)))
+            identified.append(
+                Identified(seq=seq, raw=raw, identity=None, superseded=False, error=str(error), failed_source_id=error.source_id)
+            )
         except Exception:
             log.exception("adapter %s failed to identify record %s", adapter.name, seq)
             identified.append(Identified(seq=seq, raw=raw, identity=None, superseded=False, error=INTERNAL_ERROR))
@@ -171,7 +175,7 @@ def decide(
     fingerprints = fingerprints or {}
     for item in records:
         if item.identity is None:
-            decision.outcomes.append(Outcome(seq=item.seq, source_id=None, status=FAILED, error=item.error))
+            decision.outcomes.append(Outcome(seq=item.seq, source_id=item.failed_source_id, status=FAILED, error=item.error))
             continue
         source_id = item.identity.source_id
         if item.superseded:

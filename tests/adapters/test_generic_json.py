@@ -3,6 +3,7 @@
 import pytest
 
 from adapters import PayloadError, RecordError, registry
+from adapters.generic_json import GenericJsonAdapter
 from adapters.titles import derive_title
 
 ADAPTER = registry.get("generic-json")
@@ -25,8 +26,8 @@ def test_integer_ids_become_their_decimal_text():
 @pytest.mark.parametrize(
     ("item", "message"),
     [
-        ({}, "id is required and must be a string"),
-        ({"id": True}, "id is required and must be a string"),
+        ({}, "id is required and must be a string or an integer"),
+        ({"id": True}, "id is required and must be a string or an integer"),
         ({"id": "  "}, "id must not be empty"),
         ({"id": "x" * 513}, "id is longer than 512 characters"),
         ({"id": "a", "deleted": "yes"}, "deleted must be true or false"),
@@ -72,3 +73,9 @@ def test_fingerprint_ignores_key_order_but_not_content():
 )
 def test_derived_title_is_the_first_heading_else_the_first_line(content, title):
     assert derive_title(content) == title
+
+
+def test_a_record_failing_after_its_id_was_read_keeps_the_id() -> None:
+    with pytest.raises(RecordError) as failure:
+        GenericJsonAdapter().identify({"id": " doc-1 ", "deleted": "yes"})
+    assert (str(failure.value), failure.value.source_id) == ("deleted must be true or false", "doc-1")
