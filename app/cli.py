@@ -12,7 +12,7 @@ from app.settings import ConfigurationError, Settings
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kb-ingest", description="Knowledge-base ingestion service")
     commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="run the HTTP API (and, with no REDIS_URL, an in-process worker)")
+    serve = commands.add_parser("serve", help="run the HTTP API (and, with no REDIS_URL or BROKER_URL, an in-process worker)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     commands.add_parser("migrate", help="apply database migrations (PostgreSQL deployments run this as a step)")

@@ -32,6 +32,7 @@ API_PREFIX = "/api/v2"
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
+    settings.check_deployment()
     logs.configure(settings.log_level, settings.log_json)
     memory.keep_freed_memory()
     tokens = api_security.access_tokens(settings)

@@ -66,6 +66,17 @@ class Settings:
         """No broker configured: run a Dramatiq worker inside the API process."""
         return not (self.redis_url or self.broker_url)
 
+    def check_deployment(self) -> None:
+        """A broker means separate worker processes, which must share the API's database:
+        without DATABASE_URL each process would open a SQLite file of its own (an API
+        whose jobs no worker sees, or a worker on an empty, unmigrated database)."""
+        if not self.embedded and not self.database_url:
+            raise ConfigurationError(
+                "REDIS_URL (or BROKER_URL) is set but DATABASE_URL is not: the API and its "
+                "worker processes must share one PostgreSQL database; set DATABASE_URL, or unset "
+                "both for the embedded mode"
+            )
+
     @property
     def sqlite_file(self) -> Path:
         """The embedded mode's database, when no DATABASE_URL is set."""

@@ -39,6 +39,16 @@ def test_worker_refuses_to_start_without_a_broker(monkeypatch, capsys):
     assert "needs REDIS_URL" in capsys.readouterr().err
 
 
+def test_worker_refuses_to_start_on_a_database_of_its_own(monkeypatch, capsys, tmp_path):
+    """A broker without DATABASE_URL: it would have opened an empty SQLite file in DATA_DIR."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/15")
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    assert cli.main([]) == 2
+    assert "DATABASE_URL is not" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize(
     ("args", "threads", "processes"),
     [([], 1, os.cpu_count()), (["--processes", "3"], 1, 3), (["--threads", "4"], 4, os.cpu_count()), (["-t", "2", "-p", "1"], 2, 1)],

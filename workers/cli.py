@@ -22,11 +22,16 @@ WORKER_TIMEOUT_MS = 100
 os.environ.setdefault("dramatiq_worker_timeout", str(WORKER_TIMEOUT_MS))
 
 from app.queue import QUEUE_NAME  # noqa: E402 - after the environment above
-from app.settings import Settings  # noqa: E402
+from app.settings import ConfigurationError, Settings  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+        settings.check_deployment()
+    except ConfigurationError as error:
+        print(f"kb-ingest-worker: {error}", file=sys.stderr)
+        return 2
     if settings.embedded:
         print(
             "kb-ingest-worker needs REDIS_URL (or BROKER_URL) and DATABASE_URL; "
