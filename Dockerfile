@@ -5,6 +5,7 @@ COPY pyproject.toml README.md alembic.ini ./
 COPY app ./app
 COPY adapters ./adapters
 COPY workers ./workers
+COPY kb_client ./kb_client
 COPY alembic ./alembic
 RUN pip install --no-cache-dir -e .
 EXPOSE 8000

@@ -1,6 +1,6 @@
 """Migrate a folder of Markdown files into a knowledge base with the kb-ingest Python client.
 
-    export KBI_URL=https://kb.example.com KBI_CLIENT_ID=migration-bot KBI_CLIENT_SECRET=...
+    export KBI_URL=https://kb.example.com KBI_CLIENT_ID=3f0c9a52-6d1e-4b7a-9c2e-8a41d5f07b13 KBI_CLIENT_SECRET=...
     python examples/migrate.py ./docs --knowledge-base "Product docs"
 
 Every file becomes one record whose id is its path under the folder, so running the

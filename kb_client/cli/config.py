@@ -5,7 +5,7 @@ top-level keys are the defaults and `[profiles.NAME]` tables override them for
 `--profile NAME` (or `$KBI_PROFILE`):
 
     url = "https://kb.example.com"
-    client_id = "migration-bot"
+    client_id = "3f0c9a52-6d1e-4b7a-9c2e-8a41d5f07b13"   # as `kb-ingest clients create` printed it
     client_secret = "..."
 
     [profiles.staging]
