@@ -147,3 +147,20 @@ def test_unreadable_bodies_are_invalid_request(service, content, content_type, d
 def test_garbled_basic_credentials_are_invalid_client(service):
     response = service.client.post(TOKEN, data=GRANT, headers={"Authorization": "Basic !!!"})
     assert _error(response, 401, "invalid_client") == "The Basic credentials are not base64 of 'client_id:client_secret'"
+
+
+def test_a_secret_sent_as_the_client_id_is_not_logged(service, reader, caplog):  # type: ignore[no-untyped-def]
+    """Swapped fields put the secret where the id goes; the log names only real client ids."""
+    swapped = {**GRANT, "client_id": reader.client_secret, "client_secret": reader.client_id}
+    with caplog.at_level("WARNING", logger="app"):
+        _error(service.client.post(TOKEN, data=swapped, headers={"Authorization": ""}), 401, "invalid_client")
+        _error(service.client.post(TOKEN, data=GRANT, headers=_basic(reader.client_secret, reader.client_id)), 401, "invalid_client")
+        wrong_secret = {**GRANT, "client_id": reader.client_id, "client_secret": "nope"}
+        _error(service.client.post(TOKEN, data=wrong_secret, headers={"Authorization": ""}), 401, "invalid_client")
+    failures = [r for r in caplog.records if r.getMessage() == "client authentication failed"]
+    assert [getattr(r, "client_id") for r in failures] == [
+        f"<not a client id: {len(reader.client_secret)} characters>",
+        f"<not a client id: {len(reader.client_secret)} characters>",
+        reader.client_id,
+    ]
+    assert reader.client_secret not in caplog.text

@@ -122,7 +122,9 @@ def _authenticate(runtime: Runtime, client_id: str, secret: str) -> AccessClient
         client = access_clients.find(session, client_id=uuid) if uuid else None
     matched = access_clients.secret_matches(client, secret, cost=runtime.settings.secret_hash_cost)
     if client is None or not matched:
-        log.warning("client authentication failed", extra={"client_id": client_id[:64]})
+        # Only a client id is logged: a value that is not one may be a secret sent in its place.
+        shown = str(uuid) if uuid else f"<not a client id: {len(client_id)} characters>"
+        log.warning("client authentication failed", extra={"client_id": shown})
         raise invalid_client(WRONG_CREDENTIALS)
     if client.revoked_at is not None:
         raise invalid_client(f"Client {client.id} has been revoked")
