@@ -1,5 +1,6 @@
 """POST /api/v2/data-ingestion/jobs: JSON and multipart submissions, and every way to get one wrong."""
 
+import gzip
 import json
 import uuid
 
@@ -124,6 +125,32 @@ def test_options_for_an_adapter_that_takes_none_are_a_400(service):
 def test_unsupported_content_type_is_a_415(service):
     response = service.client.post(JOBS, content=b"adapterType=generic-json", headers={"content-type": "text/plain"})
     assert "application/json or multipart/form-data" in error_of(response, 415)["message"]
+
+
+@pytest.mark.parametrize(
+    ("headers", "message"),
+    [
+        ({"content-encoding": "gzip"}, "Content-Encoding 'gzip' is not supported; send the body uncompressed"),
+        ({"content-type": "application/json; charset=iso-8859-1"}, "charset 'iso-8859-1' is not supported; JSON is sent as UTF-8"),
+        ({"content-type": 'application/json; charset="UTF-16"'}, "charset 'utf-16' is not supported; JSON is sent as UTF-8"),
+    ],
+)
+def test_a_body_it_would_misread_is_a_415_saying_why(service, headers, message):
+    """Compressed or in another charset: parsed as UTF-8 JSON it failed with a message about surrogates."""
+    kb = service.create_kb()
+    body = json.dumps({"adapterType": "generic-json", "knowledgeBaseId": kb, "data": RECORDS}).encode()
+    if headers.get("content-encoding") == "gzip":
+        body = gzip.compress(body)
+    response = service.client.post(JOBS, content=body, headers={"content-type": "application/json", **headers})
+    assert error_of(response, 415)["message"] == message
+    assert service.client.get(JOBS).json()["total"] == 0
+
+
+def test_utf_8_named_as_its_charset_and_identity_coding_are_accepted(service):
+    kb = service.create_kb()
+    body = json.dumps({"adapterType": "generic-json", "knowledgeBaseId": kb, "data": RECORDS}).encode()
+    headers = {"content-type": "application/json; charset=UTF-8", "content-encoding": "identity"}
+    assert service.client.post(JOBS, content=body, headers=headers).status_code == 202
 
 
 def test_nothing_is_stored_for_a_refused_submission(service):

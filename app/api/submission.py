@@ -107,6 +107,7 @@ async def read_submission(request: Request, *, limit: int, digest: blake3.blake3
     `digest` (app/api/job_creation.request_hasher) takes in a JSON body's frames
     while it arrives, overlapping the client still sending: hashed afterwards, 30 MB kept
     the client waiting 30 ms more with SHA-256 (5 ms with BLAKE3). A form's fields are hashed later, from its frames."""
+    _check_encoding(request)
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type == "multipart/form-data":
         return Received(form=await read_form(request, limit))
@@ -117,6 +118,24 @@ async def read_submission(request: Request, *, limit: int, digest: blake3.blake3
         parts = await read_body(request, limit, feed=digest.update)
         return Received(parts, digest=digest.digest())
     raise UnsupportedMediaType(f"Content-Type {media_type!r} is not supported; use application/json or multipart/form-data")
+
+
+def _check_encoding(request: Request) -> None:
+    """415 for a body this service would misread (RFC 9110 §15.5.16): a compressed one,
+    which was parsed as JSON and blamed on "surrogates", or JSON in a charset other than
+    UTF-8, the only one JSON has (RFC 8259 §8.1)."""
+    coding = request.headers.get("content-encoding", "").strip().lower()
+    if coding not in ("", "identity"):
+        raise UnsupportedMediaType(f"Content-Encoding {coding!r} is not supported; send the body uncompressed")
+    content_type = request.headers.get("content-type", "")
+    media_type, _, parameters = content_type.partition(";")
+    if media_type.strip().lower() == "multipart/form-data":
+        return
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.partition("=")
+        charset = value.strip().strip('"').lower()
+        if name.strip().lower() == "charset" and charset not in ("utf-8", "utf8"):
+            raise UnsupportedMediaType(f"charset {charset!r} is not supported; JSON is sent as UTF-8")
 
 
 def _from_form(form: Form) -> Submission:
