@@ -297,6 +297,7 @@ def test_raw_nul_byte_in_json_is_a_400(service):
 def test_escaped_nul_characters_fail_only_their_records(service):
     records = [
         {"id": "content", "title": "t", "content": "a\x00b"},
+        {"id": "content-untitled", "content": "a\x00b"},  # its title, made from the content, has it too
         {"id": "title", "title": "a\x00", "content": "x"},
         {"id": "url", "url": "https://x/\x00", "content": "x"},
         {"id": "metadata-value", "content": "x", "metadata": {"k": "v\x00"}},
@@ -308,6 +309,7 @@ def test_escaped_nul_characters_fail_only_their_records(service):
     _, errors = run_records(service, records)
     assert errors == {
         "content": "content must not contain NUL characters",
+        "content-untitled": "content must not contain NUL characters",
         "title": "title must not contain NUL characters",
         "url": "url must not contain NUL characters",
         "metadata-value": "metadata and tags must not contain NUL characters",

@@ -22,6 +22,7 @@ def record(**fields: object) -> Record:
         ({"title": "\ud800"}, "title contains invalid Unicode (lone surrogates)"),
         ({"title": "\ud800" + "x" * 14}, "title is 17 bytes, larger than the maximum of 16"),  # size is told first
         ({"url": "x\x00\ud800"}, "url must not contain NUL characters"),  # NUL is told first
+        ({"title": "a\x00", "content": "a\x00b"}, "content must not contain NUL characters"),  # content is told first
         ({"metadata": {"a": 1, "b": 2, "c": 3}}, "metadata has 3 fields, more than the maximum of 2"),
         ({"metadata": {"k": "\x00"}}, "metadata and tags must not contain NUL characters"),
         ({"tags": ["\x00"]}, "metadata and tags must not contain NUL characters"),

@@ -31,7 +31,8 @@ class RecordLimits:
 def check_record(record: Record, limits: RecordLimits) -> None:
     if len(record.metadata) > limits.max_fields:
         raise RecordError(f"metadata has {len(record.metadata)} fields, more than the maximum of {limits.max_fields}")
-    total = _text_bytes("title", record.title, limits) + _text_bytes("content", record.content, limits)
+    # Content first: a title derived from it inherits its faults, and the client sent no title.
+    total = _text_bytes("content", record.content, limits) + _text_bytes("title", record.title, limits)
     total += _text_bytes("url", record.url or "", limits)
     encoded_metadata = orjson.dumps(record.metadata)
     encoded_tags = orjson.dumps(record.tags)
