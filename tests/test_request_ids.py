@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
+import time
 
+import httpx
 import pytest
+import uvicorn
 
 from app import logs
+from app.main import create_app
+from app.settings import Settings
+from tests.client.conftest import SERVER_DEFAULTS, listening_socket
 
 GENERATED = re.compile(r"[0-9a-f]{32}")
 
@@ -70,3 +78,40 @@ def test_logs_carry_the_request_id_and_the_job_id(service, caplog):
     assert [(r.request_id, r.job_id) for r in accepted] == [("trace-42", job_id)]
     batches = [r for r in caplog.records if r.name == "workers.actors" and r.getMessage().startswith("batch 0")]
     assert batches and all(r.job_id == job_id for r in batches)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "status"),
+    [
+        ("GET", "/api/v2/data-ingestion/adapters", {}, 401),  # refused by a middleware, after its finally
+        ("GET", "/no/such/path", {}, 404),  # refused by the router: no middleware ran
+        ("PUT", "/api/v2/data-ingestion/jobs", {}, 405),
+        ("GET", "/health", {}, 200),
+    ],
+)
+def test_the_access_line_carries_the_request_id(tmp_path, caplog, monkeypatch, method, path, headers, status):
+    """uvicorn writes its access line when the response starts, for every status."""
+    # A server started with access_log=False (the other live servers here) stops the logger propagating.
+    monkeypatch.setattr(logging.getLogger("uvicorn.access"), "propagate", True)
+    app = create_app(Settings(**{**SERVER_DEFAULTS, "data_dir": tmp_path}))
+    logging.getLogger().addHandler(caplog.handler)  # create_app set the root's handlers
+    sock = listening_socket()
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=True, lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.02)
+        caplog.handler.addFilter(logs.ContextFilter())  # what the service's own handler adds
+        with caplog.at_level("INFO", logger="uvicorn.access"):
+            response = httpx.request(method, f"http://127.0.0.1:{sock.getsockname()[1]}{path}", headers={"X-Request-Id": "rid-1", **headers})
+            assert response.status_code == status
+            deadline = time.monotonic() + 5
+            while not [r for r in caplog.records if r.name == "uvicorn.access"] and time.monotonic() < deadline:
+                time.sleep(0.02)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
+    access = [r for r in caplog.records if r.name == "uvicorn.access"]
+    assert [getattr(r, "request_id", None) for r in access] == ["rid-1"]

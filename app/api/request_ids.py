@@ -3,6 +3,9 @@
 The id is fixed once per request in the ASGI scope. The middleware puts it in the log
 context; the `before_send` hook stamps the header, because Litestar runs app-level
 `before_send` for every response, including router-level 404/405s that no middleware sees.
+The hook also puts the id back in the log context for the response's start, where the
+server writes its access line: a 401 or 429 raised by a middleware is answered after the
+middleware's `finally` took the id out, and a 404/405 never had it.
 """
 
 from __future__ import annotations
@@ -40,3 +43,5 @@ class RequestIdMiddleware(ASGIMiddleware):
 async def stamp_request_id(message: Message, scope: Scope) -> None:
     if message["type"] == "http.response.start":
         MutableScopeHeaders.from_message(message)[HEADER] = request_id_of(scope)
+        # Never reset: the request's task, and with it this context, ends with the response.
+        logs.request_id.set(request_id_of(scope))
