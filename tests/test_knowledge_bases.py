@@ -23,18 +23,34 @@ def test_a_second_knowledge_base_with_the_same_name_is_a_409(service):
 
 
 @pytest.mark.parametrize(
-    "body", [{}, {"name": ""}, {"name": "   "}, {"name": 42}, {"name": "x" * 201}, {"name": "a", "color": "red"}, [1]]
+    ("body", "path"),
+    [
+        ({}, "name"),
+        ({"name": ""}, "name"),
+        ({"name": "   "}, "name"),
+        ({"name": 42}, "name"),
+        ({"name": "x" * 201}, "name"),
+        ({"name": "a", "description": "d" * 2001}, "description"),
+        ({"name": "a\x00"}, "name"),
+        ({"name": "a", "color": "red"}, "color"),
+        ([1], "body"),
+    ],
 )
-def test_invalid_knowledge_base_bodies_are_400s(service, body):
+def test_invalid_knowledge_base_bodies_are_400s_naming_the_field(service, body, path):
     response = service.client.post(KBS, json=body)
     assert response.status_code == 400, response.text
-    assert response.json()["statusCode"] == 400
+    assert [e["path"] for e in response.json()["errors"]] == [path]
 
 
-def test_malformed_json_for_a_knowledge_base_is_a_400(service):
-    response = service.client.post(KBS, content=b"{nope", headers={"content-type": "application/json"})
+@pytest.mark.parametrize("content", [b"{nope", b'{"name":', b""])
+def test_malformed_json_for_a_knowledge_base_is_a_400(service, content):
+    response = service.client.post(KBS, content=content, headers={"content-type": "application/json"})
     assert response.status_code == 400
-    assert response.json()["path"] == KBS
+    body = response.json()
+    assert body["path"] == KBS
+    assert [e["path"] for e in body["errors"]] == ["body"]
+    if content:
+        assert body["message"].startswith("Invalid JSON: ")
 
 
 def test_list_pages_knowledge_bases_with_entry_counts(service):

@@ -7,14 +7,17 @@ logged with their traceback and answered with a generic 500: no stack trace leav
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import (
+    ClientException,
     HTTPException,
     MethodNotAllowedException,
     NotFoundException,
+    SerializationException,
     TooManyRequestsException,
     ValidationException,
 )
@@ -71,10 +74,28 @@ def on_http_exception(request: Request, exc: HTTPException) -> Response[dict[str
         message = exc.detail or HTTPStatus(status).phrase
     issues = None
     if isinstance(exc, ValidationException) and isinstance(exc.extra, list):
-        issues = [Issue(str(e.get("key") or e.get("source") or "body"), str(e.get("message"))) for e in exc.extra if isinstance(e, dict)]
+        issues = [_issue(e) for e in exc.extra if isinstance(e, dict)]
         if issues:
             message = "Validation failed: " + "; ".join(f"{i.path}: {i.message}" for i in issues)
+    elif type(exc) is ClientException and isinstance(exc.__cause__, SerializationException):
+        # A body Litestar decoded (JSONBody) that is not JSON: told as the job submission tells it.
+        message, issues = f"Invalid JSON: {exc.detail}", [Issue("body", f"is not valid JSON: {exc.detail}")]
     return error_response(request, status, message, issues, headers=exc.headers)
+
+
+# msgspec names the field in the message, and Litestar reports the object holding it.
+_NAMED_FIELD = re.compile(r"^Object (?:missing required|contains unknown) field `([^`]+)`")
+
+
+def _issue(error: dict[str, Any]) -> Issue:
+    """`data` is Litestar's name for the request body, which clients know as the body."""
+    path, message = str(error.get("key") or error.get("source") or "body"), str(error.get("message"))
+    if path != "data":
+        return Issue(path, message)
+    if message == "'data'":  # no body at all
+        return Issue("body", "is required: a JSON object")
+    named = _NAMED_FIELD.match(message)
+    return Issue(named.group(1) if named else "body", message)
 
 
 def on_oauth_error(request: Request, exc: OAuthError) -> Response[dict[str, Any]]:

@@ -30,11 +30,12 @@ class KnowledgeBaseController(Controller):
     def create(self, runtime: NamedDependency[Runtime], workspace_id: NamedDependency[UUID], data: JSONBody[schemas.KnowledgeBaseCreate]) -> schemas.KnowledgeBasePublic:
         name = data.name.strip()
         if not name or len(name) > 200:
-            raise InvalidInput("name must be 1-200 characters")
+            raise InvalidInput("name must be 1-200 characters", [Issue("name", "must be 1-200 characters")])
         if data.description is not None and len(data.description) > 2000:
-            raise InvalidInput("description must be at most 2000 characters")
-        if "\x00" in name or "\x00" in (data.description or ""):
-            raise InvalidInput("name and description must not contain NUL characters")
+            raise InvalidInput("description must be at most 2000 characters", [Issue("description", "must be at most 2000 characters")])
+        nul = [field for field, text in (("name", name), ("description", data.description or "")) if "\x00" in text]
+        if nul:
+            raise InvalidInput("name and description must not contain NUL characters", [Issue(f, "must not contain NUL characters") for f in nul])
         with transaction(runtime.sessions) as session:
             kb = knowledge_bases.create(session, workspace_id=workspace_id, name=name, description=data.description)
         return presenters.knowledge_base(kb, 0)
