@@ -46,3 +46,6 @@ def configure(level: str = "INFO", json_lines: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # python-multipart logs a client's malformed form as its own warning or error; the
+    # 400 that follows says it, with the request id, so its lines would only be noise.
+    logging.getLogger("python_multipart").setLevel(logging.CRITICAL)

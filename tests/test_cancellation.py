@@ -13,11 +13,13 @@ def settings_overrides():
     return {"batch_size": 10}
 
 
-def test_cancelled_pending_job_is_never_processed(service):
+def test_cancelled_pending_job_is_never_processed(service, caplog):
     kb = service.create_kb()
     service.pause_worker()
     job_id = service.submit(kb, [{"id": f"r{i}", "content": "x"} for i in range(30)])
-    assert service.client.delete(f"{JOBS}/{job_id}").status_code == 204
+    with caplog.at_level("INFO", logger="app.api.jobs"):
+        assert service.client.delete(f"{JOBS}/{job_id}").status_code == 204
+    assert [getattr(r, "job_id", None) for r in caplog.records if r.getMessage() == "cancelled the job"] == [job_id]
     service.resume_worker()
     time.sleep(1.0)
     job = service.client.get(f"{JOBS}/{job_id}").json()

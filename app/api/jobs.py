@@ -134,6 +134,7 @@ class JobController(Controller):
         uuid = path_uuid(job_id, "Job")
         with transaction(runtime.sessions) as session:
             jobs.cancel(session, workspace_id=workspace_id, job_id=uuid)
+        log.info("cancelled the job", extra={"job_id": str(uuid)})
 
     @get("/adapters", sync_to_thread=False, responses=openapi.errors())
     def list_adapters(self) -> list[schemas.AdapterInfo]:
