@@ -14,7 +14,7 @@ import anyio
 from litestar.di import NamedDependency
 from litestar import Controller, MediaType, Request, Response, delete, get, post
 from litestar.response import Stream
-from litestar.params import FromPath, FromQuery, PathParameter, QueryParameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 import adapters
@@ -98,12 +98,12 @@ class JobController(Controller):
             return Stream(payload_responses.job_list(runtime.engine, total, listed), media_type=MediaType.JSON)  # type: ignore[return-value]
         return schemas.JobList(total=total, jobs=listed)
 
-    @get("/jobs/{job_id:str}", sync_to_thread=True, responses=openapi.errors(404))
+    @get("/jobs/{jobId:str}", sync_to_thread=True, responses=openapi.errors(404))
     def get_job(
-        self, runtime: NamedDependency[Runtime], workspace_id: NamedDependency[UUID], job_id: Annotated[str, PathParameter(title="jobId")], includePayload: IncludePayload = False
+        self, runtime: NamedDependency[Runtime], workspace_id: NamedDependency[UUID], jobId: FromPath[str], includePayload: IncludePayload = False
     ) -> schemas.JobPublic:
         """A job's status, progress counters, a sample of its per-record results (failures first) and summary."""
-        uuid = path_uuid(job_id, "Job")
+        uuid = path_uuid(jobId, "Job")
         with reading(runtime.engine) as connection:
             row, sample = job_polls.read(connection, workspace_id=workspace_id, job_id=uuid, sample_size=runtime.settings.results_sample_size)
             stored = jobs.stored_payload(connection, job_id=uuid) if includePayload else None
@@ -111,27 +111,27 @@ class JobController(Controller):
             return Stream(payload_responses.job(presenters.job(row, sample), stored), media_type=MediaType.JSON)  # type: ignore[return-value]
         return presenters.job(row, sample)
 
-    @get("/jobs/{job_id:str}/results", sync_to_thread=True, responses=openapi.errors(400, 404))
+    @get("/jobs/{jobId:str}/results", sync_to_thread=True, responses=openapi.errors(400, 404))
     def list_results(
         self,
         runtime: NamedDependency[Runtime],
         workspace_id: NamedDependency[UUID],
-        job_id: FromPath[str],
+        jobId: FromPath[str],
         status: FromQuery[Literal["success", "failed", "skipped"] | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
         offset: Offset = 0,
     ) -> schemas.ResultPage:
         """Every per-record result of a job, in submission order, paged."""
-        uuid = path_uuid(job_id, "Job")
+        uuid = path_uuid(jobId, "Job")
         with transaction(runtime.sessions) as session:
             jobs.get(session, workspace_id=workspace_id, job_id=uuid)
             total, rows = results.page(session, job_id=uuid, status=status, limit=limit, offset=offset)
         return schemas.ResultPage(total=total, limit=limit, offset=offset, results=[presenters.record_result(r) for r in rows])
 
-    @delete("/jobs/{job_id:str}", status_code=HTTP_204_NO_CONTENT, sync_to_thread=True, responses=openapi.errors(404, 409))
-    def cancel_job(self, runtime: NamedDependency[Runtime], workspace_id: NamedDependency[UUID], job_id: FromPath[str]) -> None:
+    @delete("/jobs/{jobId:str}", status_code=HTTP_204_NO_CONTENT, sync_to_thread=True, responses=openapi.errors(404, 409))
+    def cancel_job(self, runtime: NamedDependency[Runtime], workspace_id: NamedDependency[UUID], jobId: FromPath[str]) -> None:
         """Cancel a pending or processing job. What was already applied stays applied."""
-        uuid = path_uuid(job_id, "Job")
+        uuid = path_uuid(jobId, "Job")
         with transaction(runtime.sessions) as session:
             jobs.cancel(session, workspace_id=workspace_id, job_id=uuid)
         log.info("cancelled the job", extra={"job_id": str(uuid)})

@@ -47,25 +47,25 @@ class KnowledgeBaseController(Controller):
             counts = knowledge_bases.entry_counts(session, knowledge_base_ids=[r.id for r in rows])
         return schemas.KnowledgeBaseList(total=total, knowledgeBases=[presenters.knowledge_base(r, counts.get(r.id, 0)) for r in rows])
 
-    @get("/{knowledge_base_id:str}", sync_to_thread=True, responses=openapi.errors(404))
-    def get_one(self, runtime: NamedDependency[Runtime], workspace_id: NamedDependency[UUID], knowledge_base_id: FromPath[str]) -> schemas.KnowledgeBasePublic:
-        uuid = path_uuid(knowledge_base_id, "Knowledge base")
+    @get("/{knowledgeBaseId:str}", sync_to_thread=True, responses=openapi.errors(404))
+    def get_one(self, runtime: NamedDependency[Runtime], workspace_id: NamedDependency[UUID], knowledgeBaseId: FromPath[str]) -> schemas.KnowledgeBasePublic:
+        uuid = path_uuid(knowledgeBaseId, "Knowledge base")
         with transaction(runtime.sessions) as session:
             kb = knowledge_bases.get(session, workspace_id=workspace_id, knowledge_base_id=uuid)
             count = knowledge_bases.entry_counts(session, knowledge_base_ids=[uuid]).get(uuid, 0)
         return presenters.knowledge_base(kb, count)
 
-    @get("/{knowledge_base_id:str}/entries", sync_to_thread=True, responses=openapi.errors(400, 404))
+    @get("/{knowledgeBaseId:str}/entries", sync_to_thread=True, responses=openapi.errors(400, 404))
     def list_entries(
         self,
         runtime: NamedDependency[Runtime],
         workspace_id: NamedDependency[UUID],
-        knowledge_base_id: FromPath[str],
+        knowledgeBaseId: FromPath[str],
         limit: Limit = 20,
         offset: Offset = 0,
         sourceId: Annotated[str | None, QueryParameter(max_length=512)] = None,
     ) -> schemas.EntryList:
-        uuid = path_uuid(knowledge_base_id, "Knowledge base")
+        uuid = path_uuid(knowledgeBaseId, "Knowledge base")
         if sourceId is not None and "\x00" in sourceId:
             raise InvalidInput("sourceId must not contain NUL characters", [Issue("sourceId", "must not contain NUL characters")])
         with transaction(runtime.sessions) as session:
