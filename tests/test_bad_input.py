@@ -413,3 +413,9 @@ def test_a_text_field_sent_as_a_file_is_named_as_such(service):
     body = refused(service.client.post(JOBS, data={"knowledgeBaseId": kb}, files=files))
     assert body["message"] == "adapterType must be sent as a text field, not a file"
     assert body["errors"] == [{"path": "adapterType", "message": "must be a text field, not a file"}]
+
+
+def test_an_id_with_a_nul_is_not_shown_when_the_record_fails_on_another_field(service):
+    """The failed result names the id only when it could be stored (PostgreSQL text cannot hold NUL)."""
+    _, errors = run_records(service, [{"id": "a\x00b", "content": "x", "deleted": "yes"}, {"id": "ok", "content": "x"}])
+    assert errors == {None: "deleted must be true or false", "ok": None}

@@ -123,9 +123,10 @@ def identify_all(adapter: Adapter, items: list[tuple[int, bool, Any]]) -> list[I
                 raise RecordError("id must not contain NUL characters")
             identified.append(Identified(seq=seq, raw=raw, identity=identity, superseded=superseded))
         except RecordError as error:
-            identified.append(
-                Identified(seq=seq, raw=raw, identity=None, superseded=False, error=str(error), failed_source_id=error.source_id)
-            )
+            # The id is shown only if it could be stored (no NUL), as a usable id is.
+            read = getattr(error, "source_id", None)
+            shown = read if read and "\x00" not in read else None
+            identified.append(Identified(seq=seq, raw=raw, identity=None, superseded=False, error=str(error), failed_source_id=shown))
         except Exception:
             log.exception("adapter %s failed to identify record %s", adapter.name, seq)
             identified.append(Identified(seq=seq, raw=raw, identity=None, superseded=False, error=INTERNAL_ERROR))
