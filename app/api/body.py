@@ -12,7 +12,6 @@ a server error (Litestar raises a 500 for it).
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ import python_multipart
 from litestar import Request
 from litestar.exceptions import InternalServerException
 from python_multipart.exceptions import FormParserError
-from python_multipart.multipart import Field, File, MultipartState
+from python_multipart.multipart import Field, File, FormParser, MultipartParser, MultipartState
 
 from adapters.base import Issue
 from app.errors import InvalidInput, PayloadTooLarge
@@ -29,6 +28,8 @@ from app.errors import InvalidInput, PayloadTooLarge
 log = logging.getLogger(__name__)
 
 SPOOL_TO_DISK_AFTER = 1024 * 1024
+# What Litestar's InternalServerException says when the client went away mid-body.
+DISCONNECTED = "client disconnected prematurely"
 
 
 @dataclass
@@ -71,30 +72,26 @@ async def read_form(request: Request, limit: int) -> Form:
         async for chunk in _limited(request, limit):
             parser.write(chunk)
         parser.finalize()
-        if getattr(parser.parser, "state", MultipartState.END) != MultipartState.END:
+        if not isinstance(parser.parser, MultipartParser) or parser.parser.state != MultipartState.END:
             raise ValueError("the body ended before the form's closing boundary (was the upload cut off?)")
     except (FormParserError, ValueError) as error:
-        malformed = str(error)  # the error's traceback may hold the parser: dropped first
+        _abandon(form, parser)
+        raise InvalidInput(f"Malformed multipart body: {error}", [Issue("body", f"is not a valid multipart form: {error}")]) from None
     except BaseException:  # also when the client went away
-        parser = None
-        _abandon(form)
+        _abandon(form, parser)
         raise
-    else:
-        return form
-    parser = None
-    _abandon(form)
-    raise InvalidInput(f"Malformed multipart body: {malformed}", [Issue("body", f"is not a valid multipart form: {malformed}")])
+    return form
 
 
-def _abandon(form: Form) -> None:
-    """Close a form's files, also the part being written when the body stopped, once the
-    caller has let go of the parser: that part is held only by the parser's callbacks,
-    which refer to each other, so only the cycle collector frees it and closes (deletes)
-    its spooled file. Left to it, spooled parts of aborted uploads stayed open, and on
-    disk, while the API ran. A rare path (a cut-off or malformed form); the startup heap
-    is frozen (app/memory.py), so the collection sees only what was made since."""
+def _abandon(form: Form, parser: FormParser | None) -> None:
+    """Close a form's files, also the part being written when the body stopped: that one
+    is held only by the parser's callbacks, closures that refer to each other, which left
+    alone only the cycle collector would free. Aborted uploads' spooled parts stayed open,
+    and on disk, while the API ran. Dropping the callbacks breaks the cycle, and the part's
+    file is closed (and deleted) at once."""
     form.close()
-    gc.collect()
+    if parser is not None and isinstance(parser.parser, MultipartParser):
+        parser.parser.callbacks.clear()
 
 
 async def _limited(request: Request, limit: int) -> AsyncIterator[bytes]:
@@ -109,7 +106,7 @@ async def _limited(request: Request, limit: int) -> AsyncIterator[bytes]:
                 raise PayloadTooLarge(_too_large(limit))
             yield chunk
     except InternalServerException as error:
-        if error.detail != "client disconnected prematurely":
+        if error.detail != DISCONNECTED:
             raise
         log.info("the client went away after sending %d bytes of the body", size)
         raise ClientDisconnected(f"The client disconnected after {size} bytes, before the whole body arrived") from None

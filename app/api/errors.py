@@ -15,6 +15,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import (
     ClientException,
     HTTPException,
+    InternalServerException,
     MethodNotAllowedException,
     NotFoundException,
     SerializationException,
@@ -25,6 +26,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from adapters.base import Issue
 from app.auth.token_request import OAuthError
+from app.api.body import DISCONNECTED
 from app.api.request_ids import request_id_of
 from app.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, ServiceError, UnsupportedMediaType
 from app.timestamps import iso, utcnow
@@ -62,6 +64,11 @@ def on_service_error(request: Request, exc: ServiceError) -> Response[dict[str, 
 
 def on_http_exception(request: Request, exc: HTTPException) -> Response[dict[str, Any]]:
     status = exc.status_code
+    if isinstance(exc, InternalServerException) and exc.detail == DISCONNECTED:
+        # A body Litestar read for the handler (a knowledge base's, the token form): the
+        # client's doing, not a server error (app/api/body.py answers its own reads so).
+        log.info("the client went away before sending the whole body", extra={"request_id": request_id_of(request.scope)})
+        return error_response(request, 400, "The client disconnected before the whole body arrived")
     if status >= 500:
         return on_unexpected(request, exc)
     if isinstance(exc, TooManyRequestsException):
