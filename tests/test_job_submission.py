@@ -146,11 +146,20 @@ def test_a_body_it_would_misread_is_a_415_saying_why(service, headers, message):
     assert service.client.get(JOBS).json()["total"] == 0
 
 
-def test_utf_8_named_as_its_charset_and_identity_coding_are_accepted(service):
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/json; charset=UTF-8", "application/json;charset=us-ascii", 'application/json; foo="a;charset=latin1"; version=2'],
+)
+def test_utf_8_or_ascii_named_as_the_charset_and_identity_coding_are_accepted(service, content_type):
     kb = service.create_kb()
     body = json.dumps({"adapterType": "generic-json", "knowledgeBaseId": kb, "data": RECORDS}).encode()
-    headers = {"content-type": "application/json; charset=UTF-8", "content-encoding": "identity"}
+    headers = {"content-type": content_type, "content-encoding": "identity"}
     assert service.client.post(JOBS, content=body, headers=headers).status_code == 202
+
+
+def test_another_media_type_is_told_as_such_whatever_its_charset(service):
+    response = service.client.post(JOBS, content=b"x", headers={"content-type": "text/plain; charset=latin1"})
+    assert "application/json or multipart/form-data" in error_of(response, 415)["message"]
 
 
 def test_nothing_is_stored_for_a_refused_submission(service):
