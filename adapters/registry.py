@@ -32,10 +32,11 @@ class Registry:
 
     def __iter__(self) -> Iterator[Adapter]:
         """In the order registered: the built-in adapters as the API document lists them
-        (generic-json, then content-hub), then plug-ins."""
+        (generic-json, then content-hub), then plug-ins by entry-point name."""
         return iter(self._adapters.values())
 
     def load_entry_points(self) -> None:
         """Register adapters that installed packages advertise, so a plug-in needs no edit here."""
-        for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        # Sorted: discovery order differs between installs, and /adapters lists them in this order.
+        for entry_point in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
             self.register(entry_point.load()())
