@@ -35,8 +35,8 @@ def test_unknown_scope_names_are_refused_not_dropped():
 
 def test_endpoint_scope_follows_path_and_method():
     rule = lambda path, method: scopes.required_for(path, method, {}, prefix="/api/v2")  # noqa: E731
-    assert rule("/api/v2/data-ingestion/jobs/{job_id:str}", "GET") == "data-ingestion:read"
-    assert rule("/api/v2/data-ingestion/jobs/{job_id:str}", "DELETE") == "data-ingestion:write"
+    assert rule("/api/v2/data-ingestion/jobs/{jobId:str}", "GET") == "data-ingestion:read"
+    assert rule("/api/v2/data-ingestion/jobs/{jobId:str}", "DELETE") == "data-ingestion:write"
     assert rule("/api/v2/knowledge-bases", "POST") == "knowledge-bases:write"
     assert scopes.required_for("/api/v2/knowledge-bases/search", "POST", {"scope": "knowledge-bases:read"}, prefix="/api/v2") == (
         "knowledge-bases:read"
