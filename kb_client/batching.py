@@ -68,7 +68,9 @@ class Batch:
 
 
 def batches(records: Iterable[Any], *, template: BodyTemplate, max_records: int, max_bytes: int) -> Iterator[Batch]:
-    """Consume `records` lazily, yielding full batches as soon as one more record would not fit."""
+    """Consume `records` lazily, yielding a batch as soon as it holds `max_records`, or as
+    soon as the next record would take it past `max_bytes`: a full batch is sent before
+    the iterable is asked for more, which may block, fail or never end."""
     pending: list[bytes] = []
     pending_bytes = 0
     first = 0
@@ -82,11 +84,14 @@ def batches(records: Iterable[Any], *, template: BodyTemplate, max_records: int,
                 f"record {index} ({_label(record)}) encodes to {len(encoded)} bytes; with the job envelope that is over "
                 f"the {max_bytes}-byte request limit, so it cannot be submitted at all"
             )
-        if pending and (len(pending) >= max_records or template.size(pending_bytes + len(encoded), len(pending) + 1) > max_bytes):
+        if pending and template.size(pending_bytes + len(encoded), len(pending) + 1) > max_bytes:
             yield Batch(first, len(pending), template.render(pending))
             first, pending, pending_bytes = index, [], 0
         pending.append(encoded)
         pending_bytes += len(encoded)
+        if len(pending) >= max_records:
+            yield Batch(first, len(pending), template.render(pending))
+            first, pending, pending_bytes = index + 1, [], 0
     if pending:
         yield Batch(first, len(pending), template.render(pending))
 

@@ -85,9 +85,11 @@ class InvalidRecord(KbClientError):
 
 
 class BatchSubmissionFailed(KbClientError):
-    """`submit_records` stopped; `submitted` holds the jobs sent, `first_record` the first record not sent."""
+    """`submit_records` stopped; `submitted` holds the jobs sent, `first_record` the first record not sent.
 
-    def __init__(self, cause: KbClientError, *, submitted: list[str], first_record: int) -> None:
+    `cause` is the client's error, or whatever the records' iterable raised."""
+
+    def __init__(self, cause: Exception, *, submitted: list[str], first_record: int) -> None:
         self.cause = cause
         self.submitted = submitted
         self.first_record = first_record

@@ -37,7 +37,7 @@ def submit_records(endpoints: Endpoints, knowledge_base_id: str, records: Iterab
             sent_records += batch.count
             if on_submitted is not None:
                 on_submitted(accepted, batch)
-    except errors.KbClientError as error:
+    except Exception as error:  # also the iterable's own: the caller still learns which jobs were sent
         raise errors.BatchSubmissionFailed(error, submitted=submitted, first_record=sent_records) from error
     return submitted
 

@@ -60,7 +60,13 @@ class KbiGroup(click.Group):
             ctx.exit(_exit_code(error))
 
 
+# Faults of the input, not of the service: exit 2, as a bad input file is documented.
+_INPUT_ERRORS = (errors.InvalidRecord, errors.RecordTooLarge)
+
+
 def _exit_code(error: errors.KbClientError) -> int:
+    if isinstance(error, _INPUT_ERRORS) or (isinstance(error, errors.BatchSubmissionFailed) and isinstance(error.cause, _INPUT_ERRORS)):
+        return exit_codes.USAGE
     if isinstance(error, errors.JobFailed):
         return exit_codes.FAILED
     if isinstance(error, errors.JobCancelled):

@@ -60,6 +60,12 @@ def load(flags: Mapping[str, Any], *, config: Path | None, profile: str | None,
          environ: Mapping[str, str] = os.environ) -> CliSettings:
     """Flags win over the file, the file over defaults; click has already put `KBI_*` variables into `flags`."""
     from_file = _read_file(config or default_config_path(environ), profile, required=config is not None)
+    # How to authenticate is one choice: a token given by flag or environment replaces the
+    # file's client credentials, and credentials given so replace the file's token.
+    if flags.get("token") is not None:
+        from_file = {k: v for k, v in from_file.items() if k not in ("client_id", "client_secret")}
+    if flags.get("client_id") is not None or flags.get("client_secret") is not None:
+        from_file = {k: v for k, v in from_file.items() if k != "token"}
     values: dict[str, Any] = {}
     for f in fields(CliSettings):
         value = flags.get(f.name)

@@ -27,9 +27,12 @@ def is_lines(name: str) -> bool:
 
 def lines_of(name: str) -> Iterator[Any]:
     """Each non-blank line as JSON; a bad line is an `InvalidRecord` naming the file and line."""
-    stream: IO[str] = sys.stdin if name == "-" else open(name, encoding="utf-8")  # noqa: SIM115
+    # utf-8-sig: exports made on Windows often start with a byte-order mark.
+    stream: IO[str] = sys.stdin if name == "-" else open(name, encoding="utf-8-sig")  # noqa: SIM115
     try:
         for number, line in enumerate(stream, start=1):
+            if number == 1:
+                line = line.removeprefix("\ufeff")  # standard input is decoded as plain UTF-8
             if line.strip():
                 yield _parsed(line, f"{name}:{number}")
     finally:
@@ -39,7 +42,7 @@ def lines_of(name: str) -> Iterator[Any]:
 
 def records_in_document(path: Path, adapter: str) -> list[Any]:
     """The records inside a JSON document's envelope: `{"records": [...]}` or content-hub's `[[...], {...}]`."""
-    document = _parsed(path.read_text(encoding="utf-8"), str(path))
+    document = _parsed(path.read_text(encoding="utf-8-sig"), str(path))
     if adapter == "generic-json" and isinstance(document, dict) and isinstance(document.get("records"), list):
         return document["records"]
     if adapter == "content-hub" and isinstance(document, list) and document and isinstance(document[0], list):

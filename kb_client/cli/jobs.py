@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -58,16 +59,35 @@ def submit(state: State, files: tuple[str, ...], knowledge_base: str, adapter: s
             output.line(accepted.job_id)
             output.note(f"{name}: job {accepted.job_id} {_span(batch)}" + (" (replayed)" if accepted.replayed else ""))
 
+    finished = False
     try:
         for name in files:
-            prefix = f"{idempotency_prefix}:{Path(name).name}" if idempotency_prefix else None
+            prefix = _key_prefix(idempotency_prefix, name, files) if idempotency_prefix else None
             _submit_file(state.client, name, knowledge_base, adapter, batch_size, options, prefix,
                          lambda accepted, batch, name=name: report(name, accepted, batch))
+        finished = True
     finally:
-        if output.as_json and not wait:
+        # With --wait the list comes with the jobs' ends; if submitting stopped, it comes now.
+        if output.as_json and not (wait and finished):
             output.json({"jobs": submitted})
     if wait:
         raise SystemExit(watch_jobs(state.client, output, [s["jobId"] for s in submitted], timeout, max_interval))
+
+
+# What a multipart upload adds to the file: its boundaries, part headers and other fields.
+FORM_OVERHEAD = 4096
+
+
+def _key_prefix(prefix: str, name: str, files: tuple[str, ...]) -> str:
+    """`{prefix}:{file name}`, stable across re-runs; files of the same name in other
+    folders (eu/export.jsonl, us/export.jsonl) are told apart by their path as given, and
+    a path a header cannot carry (not printable ASCII, or long) by its digest."""
+    base = Path(name).name
+    if sum(Path(f).name == base for f in files) == 1:
+        return f"{prefix}:{base}"
+    if name.isascii() and name.isprintable() and len(name) <= 160:
+        return f"{prefix}:{name}"
+    return f"{prefix}:{hashlib.sha256(name.encode()).hexdigest()[:16]}"
 
 
 def _submit_file(client: Client, name: str, knowledge_base: str, adapter: str, batch_size: int | None,
@@ -76,12 +96,15 @@ def _submit_file(client: Client, name: str, knowledge_base: str, adapter: str, b
     path = Path(name)
     if name != "-" and not path.is_file():
         raise click.UsageError(f"{name} is not a readable file")
-    if not inputs.is_lines(name) and batch_size is None and path.stat().st_size <= client.config.max_body_bytes:
+    form_bytes = path.stat().st_size + FORM_OVERHEAD + len(json.dumps(options or {})) if name != "-" else 0
+    if not inputs.is_lines(name) and batch_size is None and form_bytes <= client.config.max_body_bytes:
         report(client.submit_job(knowledge_base, file=path, adapter=adapter, options=options, idempotency_key=prefix), None)
         return
     records = inputs.lines_of(name) if inputs.is_lines(name) else inputs.records_in_document(path, adapter)
-    client.submit_records(knowledge_base, records, adapter=adapter, batch_size=batch_size, options=options,
-                          idempotency_prefix=prefix, on_submitted=report)
+    sent = client.submit_records(knowledge_base, records, adapter=adapter, batch_size=batch_size, options=options,
+                                 idempotency_prefix=prefix, on_submitted=report)
+    if not sent:
+        raise click.UsageError(f"{name} holds no records: nothing was submitted")
 
 
 def _submitted(name: str, accepted: Accepted, batch: Batch | None) -> dict[str, Any]:

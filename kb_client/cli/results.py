@@ -54,14 +54,17 @@ def _write_jsonl(target: IO[str], values: Iterable[Any]) -> None:
 
 
 def _records_of(client: Client, job_id: str, rows: Iterable[dict[str, Any]], output: Output) -> Iterator[Any]:
-    """Match results to the job's submitted records by source id (generic-json's `id`)."""
+    """Match results to the job's submitted records by source id (generic-json's `id`).
+
+    Of records sharing an id, the last is the one the job wrote, or failed on: the earlier
+    ones were skipped as superseded, and resubmitting one of those would bring back stale content."""
     job = client.get_job(job_id, include_payload=True)
     if job.adapter_type != "generic-json":
         raise click.UsageError(f"--records knows generic-json jobs only; job {job_id} used {job.adapter_type}")
     by_id: dict[str, Any] = {}
     for record in (job.payload or {}).get("records", []):
         if isinstance(record, dict) and isinstance(record.get("id"), (str, int)) and not isinstance(record.get("id"), bool):
-            by_id.setdefault(str(record["id"]).strip(), record)
+            by_id[str(record["id"]).strip()] = record
     without_id = 0
     for row in rows:
         record = by_id.get(row.get("sourceId") or "")

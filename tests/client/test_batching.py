@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -78,3 +79,16 @@ class TestAgainstTheServersLimits:
         with Client(live_server.url, **live_server.credentials, max_body_bytes=8_000) as client, pytest.raises(errors.PayloadTooLarge, match="batch size"):
             client.submit_job(kb_id, file=path)
 
+
+
+def test_a_full_batch_is_submitted_before_the_next_record_is_asked_for(client: Client, kb_id: str) -> None:
+    """A generator that fails (or blocks) right after a full batch: that batch is already sent."""
+    def records() -> Iterator[dict[str, Any]]:
+        yield from articles(2)
+        raise RuntimeError("the export's database went away")
+
+    with pytest.raises(errors.BatchSubmissionFailed) as failure:
+        client.submit_records(kb_id, records(), batch_size=2)
+    assert len(failure.value.submitted) == 1 and failure.value.first_record == 2
+    assert isinstance(failure.value.cause, RuntimeError)
+    assert client.wait(failure.value.submitted[0]).progress.successful == 2

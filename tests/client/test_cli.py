@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from click.testing import CliRunner, Result
 
@@ -62,7 +63,7 @@ def test_a_bad_line_stops_the_submit_and_names_the_line_after_printing_what_was_
     source = tmp_path / "broken.jsonl"
     source.write_text("".join(json.dumps(r) + "\n" for r in articles(3)) + "{not json\n")
     result = kbi_run("submit", str(source), "--kb", kb_id, "--batch-size", "2")
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # the input file's fault, not the service's
     assert len(result.stdout.split()) == 1
     assert f"{source}:4: not valid JSON" in result.stderr
     assert "records from index 2 on were not submitted" in result.stderr
@@ -94,6 +95,70 @@ def test_watch_exits_three_when_a_job_fails_and_five_when_time_runs_out(live_ser
     timed_out = kbi_run("watch", waiting, "--timeout", "0.5", "--max-interval", "0.2")
     assert timed_out.exit_code == 5
     assert "0/2 processed" in timed_out.stderr
+
+
+def test_with_wait_and_json_the_jobs_sent_before_a_bad_line_are_still_printed(kbi_run, client: Client, kb_id, tmp_path) -> None:
+    source = tmp_path / "broken.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in articles(5)) + "{not json\n")
+    result = kbi_run("submit", str(source), "--kb", kb_id, "--batch-size", "2", "--wait", "--json")
+    assert result.exit_code == 2
+    jobs = json.loads(result.stdout)["jobs"]
+    assert [(j["firstRecord"], j["records"]) for j in jobs] == [(0, 2), (2, 2)]
+    assert all(client.wait(j["jobId"]).progress.successful == 2 for j in jobs)
+
+
+def test_a_byte_order_mark_and_crlf_lines_are_read(kbi_run, client: Client, kb_id, tmp_path) -> None:
+    """Windows exports; the BOM is also stripped from standard input."""
+    lines = "".join(json.dumps(r) + "\r\n" for r in articles(3))
+    source = tmp_path / "windows.jsonl"
+    source.write_bytes(b"\xef\xbb\xbf" + lines.encode())
+    document = tmp_path / "windows.json"
+    document.write_bytes(b"\xef\xbb\xbf" + json.dumps({"records": articles(2, start=3)}).encode())
+    for args, input, count in (((str(source),), None, 3), (("-",), "\ufeff" + lines, 3), ((str(document), "--batch-size", "5"), None, 2)):
+        result = kbi_run("submit", *args, "--kb", kb_id, input=input)
+        assert result.exit_code == 0, result.stderr
+        assert sum(client.wait(j).progress.processed for j in result.stdout.split()) == count
+
+
+def test_an_input_without_records_is_a_usage_error(kbi_run, kb_id, tmp_path) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n  \n")
+    result = kbi_run("submit", str(empty), "--kb", kb_id, "--wait")
+    assert result.exit_code == 2
+    assert "holds no records" in result.stderr
+
+
+def test_files_of_one_name_in_two_folders_get_their_own_idempotency_keys(kbi_run, client: Client, kb_id, tmp_path) -> None:
+    paths = []
+    for folder, start in (("eu", 0), ("us", 10)):
+        (tmp_path / folder).mkdir()
+        paths.append(str(write_lines(tmp_path / folder / "export.jsonl", articles(2, start=start))))
+    first = kbi_run("submit", *paths, "--kb", kb_id, "--idempotency-prefix", "nightly", "--json")
+    assert first.exit_code == 0, first.stderr
+    jobs = json.loads(first.stdout)["jobs"]
+    assert len({j["idempotencyKey"] for j in jobs}) == 2
+    again = kbi_run("submit", *paths, "--kb", kb_id, "--idempotency-prefix", "nightly", "--json")
+    assert [j["jobId"] for j in json.loads(again.stdout)["jobs"]] == [j["jobId"] for j in jobs]  # replayed
+    assert all(client.wait(j["jobId"]).progress.successful == 2 for j in jobs)
+
+
+@pytest.mark.parametrize("server_settings", [{"max_body_bytes": 20_000}])
+def test_a_document_just_under_the_size_limit_is_split_not_refused(kbi_run, client: Client, kb_id, tmp_path) -> None:
+    """The form around the file adds a few hundred bytes: a file of 19,950 bytes made a 413."""
+    records, document = [], tmp_path / "near.json"
+    while len(json.dumps({"records": records})) < 19_900:
+        records.append({"id": f"r{len(records)}", "content": "x" * 40})
+    document.write_text(json.dumps({"records": records}))
+    result = kbi_run("--max-body-bytes", "20000", "submit", str(document), "--kb", kb_id)
+    assert result.exit_code == 0, result.stderr
+    assert sum(client.wait(j).progress.successful for j in result.stdout.split()) == len(records)
+
+
+def test_the_records_of_failed_results_are_the_ones_that_failed_when_ids_repeat(kbi_run, client: Client, kb_id) -> None:
+    job_id = client.submit_job(kb_id, {"records": [{"id": "dup", "content": "good v1"}, {"id": "dup", "content": 7}]}).job_id
+    client.wait(job_id)
+    result = kbi_run("results", job_id, "--failed", "--records")
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [{"id": "dup", "content": 7}]
 
 
 def test_failed_records_are_exported_fixed_and_resubmitted(kbi_run, client: Client, kb_id, tmp_path) -> None:
@@ -186,6 +251,16 @@ def test_settings_come_from_flags_then_environment_then_the_config_file(live_ser
     assert by_flag.exit_code == 0, by_flag.stderr
     unknown = runner.invoke(kbi, ["--config", str(config), "--profile", "prod", "adapters"])
     assert unknown.exit_code == 2 and "no [profiles.prod]" in unknown.stderr
+
+
+def test_a_token_from_the_environment_replaces_the_config_files_credentials(live_server, client: Client, tmp_path) -> None:
+    """How to authenticate is one setting: it was 'give client credentials or a token, not both'."""
+    config = tmp_path / "kbi.toml"
+    config.write_text(f'url = "{live_server.url}"\nclient_id = "{uuid.uuid4()}"\nclient_secret = "wrong"\n')
+    form = {"grant_type": "client_credentials", **live_server.credentials}
+    token = httpx.post(f"{live_server.url}/api/v2/auth/token", data=form).json()["access_token"]
+    result = CliRunner().invoke(kbi, ["adapters"], env={"KBI_CONFIG": str(config), "KBI_TOKEN": token})
+    assert result.exit_code == 0, result.stderr
 
 
 def test_the_installed_kbi_command_pipes_job_ids_into_watch(live_server, kb_id, tmp_path) -> None:
