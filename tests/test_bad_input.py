@@ -419,3 +419,16 @@ def test_an_id_with_a_nul_is_not_shown_when_the_record_fails_on_another_field(se
     """The failed result names the id only when it could be stored (PostgreSQL text cannot hold NUL)."""
     _, errors = run_records(service, [{"id": "a\x00b", "content": "x", "deleted": "yes"}, {"id": "ok", "content": "x"}])
     assert errors == {None: "deleted must be true or false", "ok": None}
+
+
+def test_the_later_record_wins_also_when_it_fails(service):
+    """Its id could be read: the earlier record of that id is superseded, as for any later duplicate."""
+    kb = service.create_kb()
+    job = service.run(kb, [{"id": "a", "content": "x"}, {"id": "a", "content": "y", "deleted": "yes"}, {"id": "b", "content": "z"}])
+    page = service.client.get(f"{JOBS}/{job['id']}/results").json()["results"]
+    assert [(r["sourceId"], r["status"], r["error"] or r["detail"]) for r in page] == [
+        ("a", "skipped", "superseded by a later record with the same id in this job"),
+        ("a", "failed", "deleted must be true or false"),
+        ("b", "success", None),
+    ]
+    assert [e["sourceId"] for e in service.entries(kb)] == ["b"]

@@ -99,6 +99,17 @@ def test_records_under_any_key_go_back_where_they_were(key):
     assert orjson.loads(payloads.reassemble(payloads.Stored(body, records_pointer, batches))) == data
 
 
+def test_a_sibling_list_equal_to_the_records_is_not_taken_for_them():
+    """Python's == holds 1 == true and 0.0 == -0.0: a list before the records that was equal
+    to them took their place, and the payload came back with the records twice."""
+    data = {"snapshot": [{"id": "a", "n": 1, "v": 0.0}], "records": [{"id": "a", "n": True, "v": -0.0}]}
+    items = GenericJsonAdapter().items(data)
+    body, records_pointer = payloads.envelope(data, items)
+    assert records_pointer == "/records"
+    batches = [b.items for b in plan_batches(GenericJsonAdapter(), items, batch_size=1).batches]
+    assert payloads.reassemble(payloads.Stored(body, records_pointer, batches)) == orjson.dumps(data)
+
+
 def test_records_inside_a_list_payload_go_back_at_their_index():
     documents = [{"id": "a"}, {"id": "b"}, {"id": "c"}]
     data = [documents, {"timeTaken": "250ms"}]

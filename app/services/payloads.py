@@ -5,8 +5,8 @@ them, so the payload row keeps only the envelope (the payload with its records a
 emptied) and where the records go back. `includePayload` reassembles the payload from
 the two; a submission no longer compresses and writes its records twice, which was a
 third of the API's CPU per job. The records are found where `items()` took them from: the
-payload itself, or a list one key or index down equal to them (a copy compares element by
-element, each the same object, so cheaply); anywhere else, the whole payload is stored.
+payload itself, or a list one key or index down holding the same objects (a copy of the
+list); anywhere else, the whole payload is stored.
 """
 
 from __future__ import annotations
@@ -43,13 +43,20 @@ def envelope(data: Any, items: list[Any]) -> tuple[bytes, str | None]:
         return blobs.pack(b"null"), WHOLE_PAYLOAD
     if isinstance(data, dict):
         for key, value in data.items():
-            if value is items or (isinstance(value, list) and value == items):
+            if value is items or _same_members(value, items):
                 return blobs.pack(orjson.dumps({**data, key: None})), "/" + key.replace("~", "~0").replace("/", "~1")
     if isinstance(data, list):
         for index, value in enumerate(data):
-            if value is items or (isinstance(value, list) and value == items):
+            if value is items or _same_members(value, items):
                 return blobs.pack(orjson.dumps([None if i == index else v for i, v in enumerate(data)])), f"/{index}"
     return blobs.pack(orjson.dumps(data)), None
+
+
+def _same_members(value: Any, items: list[Any]) -> bool:
+    """`value` is a copy of the records list: the very same objects, in order. Equality
+    would not do: a sibling list equal to the records under Python's == (0.0 and -0.0,
+    1 and true, 2 and 2.0) was taken for them, and lost."""
+    return type(value) is list and len(value) == len(items) and all(a is b for a, b in zip(value, items))
 
 
 @dataclass(frozen=True)

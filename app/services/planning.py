@@ -16,7 +16,7 @@ from uuid import UUID
 
 import orjson
 
-from adapters.base import Adapter, Identity
+from adapters.base import Adapter, Identity, RecordError
 from app.services import batch_records, blobs, manifests
 from app.services.record_sources import Known
 
@@ -81,7 +81,10 @@ def plan_batches(
     a batch holds the same records whether or not they were stored before."""
     identified = identified if identified is not None else identities(adapter, items)
     known = known or {}
-    last_index = {identity.source_id: index for index, identity in enumerate(identified) if identity is not None}
+    # The ids records claim, also those of records that will fail (a bad `deleted` beside a
+    # good id): the later record wins even then, so the earlier is superseded, not written.
+    claims = [i.source_id if i is not None else _failed_source_id(adapter, item) for i, item in zip(identified, items)]
+    last_index = {source_id: index for index, source_id in enumerate(claims) if source_id is not None}
     fingerprint = manifests.Fingerprinter(adapter, options or {})
     batches: list[PlannedBatch] = []
     sources: set[tuple[UUID, int]] = set()
@@ -97,7 +100,7 @@ def plan_batches(
                 batches.append(_finished(pending.popleft()))
             parts, lines, size = [], [], 0
         identity = identified[index]
-        superseded = identity is not None and last_index[identity.source_id] != index
+        superseded = claims[index] is not None and last_index[claims[index]] != index
         source_id, digest = usable_id(identity), fingerprint(encoded)
         stored = known.get(source_id) if source_id is not None else None
         referred = stored is not None and stored.fingerprint == digest
@@ -128,6 +131,17 @@ def usable_id(identity: Identity | None) -> str | None:
     usable = identity is not None and isinstance(identity.source_id, str) and "\x00" not in identity.source_id
     return identity.source_id if usable else None  # type: ignore[union-attr]
 
+
+
+def _failed_source_id(adapter: Adapter, item: Any) -> str | None:
+    """The id a record that cannot be identified still names (RecordError.source_id), if any."""
+    try:
+        adapter.identify(item)
+    except RecordError as error:
+        return getattr(error, "source_id", None)
+    except Exception:  # noqa: BLE001 - reported per record by the worker
+        return None
+    return None
 
 
 def _identity_or_none(adapter: Adapter, item: Any) -> Identity | None:
