@@ -5,7 +5,7 @@ from uuid import UUID, uuid4
 from sqlalchemy import Column, ForeignKey, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.models.types import JsonColumn, UTCDateTime
+from app.models.types import UTCDateTime, VerbatimJson
 from app.timestamps import utcnow
 
 
@@ -25,8 +25,8 @@ class Entry(SQLModel, table=True):
     content: str = Field(sa_column=Column(Text, nullable=False))
     content_type: str = Field(max_length=20)
     # `metadata` is reserved by SQLAlchemy's declarative base, hence the attribute name.
-    meta: dict[str, Any] = Field(default_factory=dict, sa_column=Column("metadata", JsonColumn, nullable=False))
-    tags: list[str] = Field(default_factory=list, sa_column=Column(JsonColumn, nullable=False))
+    meta: dict[str, Any] = Field(default_factory=dict, sa_column=Column("metadata", VerbatimJson, nullable=False))
+    tags: list[str] = Field(default_factory=list, sa_column=Column(VerbatimJson, nullable=False))
     url: str | None = Field(default=None, sa_column=Column(Text))
     content_hash: str = Field(max_length=64)
     # The fingerprint of the raw record last written here (or found unchanged): a re-run

@@ -7,6 +7,9 @@ from sqlalchemy import JSON, DateTime, LargeBinary, TypeDecorator
 from sqlalchemy.dialects.postgresql import BYTEA, JSONB
 
 JsonColumn = JSON().with_variant(JSONB(), "postgresql")
+# JSON kept as sent (json on PostgreSQL, not jsonb, which reorders keys and rewrites
+# numbers): what a client sent as an entry's metadata and tags (migration 0015).
+VerbatimJson = JSON()
 Blob = LargeBinary().with_variant(BYTEA(), "postgresql")
 
 

@@ -15,7 +15,7 @@ from uuid import UUID, uuid4
 
 import orjson
 import psycopg
-from psycopg.types.json import Jsonb
+from psycopg.types.json import Json
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
@@ -62,7 +62,7 @@ INSERT INTO entries AS e (id, workspace_id, knowledge_base_id, source_id, title,
                           metadata, tags, url, content_hash, source_hash, record_hash, record_job_id, record_batch, record_seq,
                           version, last_job_id, created_at, updated_at)
 SELECT gen_random_uuid(), %(workspace_id)b, %(knowledge_base_id)b, r.source_id, r.title, r.content, r.content_type,
-       r.metadata::jsonb, r.tags::jsonb, r.url, r.content_hash, r.source_hash,
+       r.metadata::json, r.tags::json, r.url, r.content_hash, r.source_hash,
        r.record_hash, r.record_job_id, r.record_batch, r.record_seq,
        1, %(job_id)b, %(now)b, %(now)b
 FROM unnest(%(source_id)b::text[], %(title)b::text[], %(content)b::text[], %(content_type)b::text[],
@@ -89,7 +89,7 @@ _COPY_ENTRIES = (
     " FROM STDIN (FORMAT BINARY)"
 )
 _ENTRY_TYPES = (
-    "uuid", "uuid", "uuid", "text", "text", "text", "text", "jsonb", "jsonb", "text",
+    "uuid", "uuid", "uuid", "text", "text", "text", "text", "json", "json", "text",
     "text", "text", "text", "uuid", "int4", "int4", "int4", "uuid", "timestamptz", "timestamptz",
 )  # fmt: skip
 
@@ -191,7 +191,7 @@ def _copy_new(
             r, entry_id = w.record, uuid4()
             copy.write_row((
                 entry_id, workspace_id, knowledge_base_id, r.source_id, r.title, r.content, r.content_type,
-                Jsonb(r.metadata, orjson.dumps), Jsonb(r.tags, orjson.dumps), r.url, w.content_hash, w.source_hash,
+                Json(r.metadata, orjson.dumps), Json(r.tags, orjson.dumps), r.url, w.content_hash, w.source_hash,
                 *record_columns(w.source_hash, w.location), 1, job_id, now, now,
             ))  # fmt: skip
             written[r.source_id] = (entry_id, 1)
