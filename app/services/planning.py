@@ -27,8 +27,9 @@ MAX_BATCH_BYTES = 4 * 1024 * 1024
 # Part of every job's payload digest (app/services/resubmissions.py): bump it whenever what
 # this module or app/services/manifests.py stores for a batch changes, so that a payload
 # submitted again is planned anew rather than copied in the old form. 2: a line per
-# record (app/services/batch_records.py). 3: references to records stored before.
-PLAN_FORMAT = 3
+# record (app/services/batch_records.py). 3: references to records stored before. 4: a record
+# that fails but names its id supersedes the earlier records of that id.
+PLAN_FORMAT = 4
 # zstd releases the GIL: batches are compressed on these threads while the request's
 # thread serializes and fingerprints the next ones (compression is a third of the API's
 # CPU per job). At most this many serialized batches wait, which bounds the memory.

@@ -1,7 +1,7 @@
 """Checks every normalized record passes before it is written, whatever its adapter.
 
 They fail one record with a clear message instead of letting the database refuse the
-whole batch (PostgreSQL rejects NUL characters in text and JSONB).
+whole batch (PostgreSQL rejects NUL characters in text and JSON).
 """
 
 from __future__ import annotations
@@ -62,5 +62,6 @@ def _text_bytes(name: str, text: str, limits: RecordLimits) -> int:
 
 
 def has_escaped_nul(encoded: bytes) -> bool:
-    """Whether JSON written by orjson holds a NUL character, which PostgreSQL refuses in JSONB."""
+    """Whether JSON written by orjson holds a NUL character, which PostgreSQL refuses in
+    JSONB (job options; entries' metadata before migration 0015, and after a downgrade)."""
     return b"\\u0000" in encoded and _ESCAPED_NUL.search(encoded) is not None

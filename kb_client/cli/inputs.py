@@ -32,12 +32,19 @@ def lines_of(name: str) -> Iterator[Any]:
     try:
         for number, line in enumerate(stream, start=1):
             if number == 1:
-                line = line.removeprefix("\ufeff")  # standard input is decoded as plain UTF-8
+                line = line.removeprefix("\ufeff")  # standard input is not read with utf-8-sig
             if line.strip():
                 yield _parsed(line, f"{name}:{number}")
+    except UnicodeDecodeError as error:
+        raise errors.InvalidRecord(f"{name}: not UTF-8 text: {error}") from None
     finally:
         if stream is not sys.stdin:
             stream.close()
+
+
+def starts_with_bom(path: Path) -> bool:
+    with path.open("rb") as file:
+        return file.read(3) == b"\xef\xbb\xbf"
 
 
 def records_in_document(path: Path, adapter: str) -> list[Any]:

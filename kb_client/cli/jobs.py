@@ -79,15 +79,14 @@ FORM_OVERHEAD = 4096
 
 
 def _key_prefix(prefix: str, name: str, files: tuple[str, ...]) -> str:
-    """`{prefix}:{file name}`, stable across re-runs; files of the same name in other
-    folders (eu/export.jsonl, us/export.jsonl) are told apart by their path as given, and
-    a path a header cannot carry (not printable ASCII, or long) by its digest."""
+    """`{prefix}:{file name}`, stable across re-runs given the same files; files of the same
+    name in other folders (eu/export.jsonl, us/export.jsonl) are told apart by their path
+    as given, and a name a header cannot carry (not printable ASCII, or long) by its digest."""
     base = Path(name).name
-    if sum(Path(f).name == base for f in files) == 1:
-        return f"{prefix}:{base}"
-    if name.isascii() and name.isprintable() and len(name) <= 160:
-        return f"{prefix}:{name}"
-    return f"{prefix}:{hashlib.sha256(name.encode()).hexdigest()[:16]}"
+    label = base if sum(Path(f).name == base for f in files) == 1 else name
+    if not (label.isascii() and label.isprintable() and len(prefix) + len(label) <= 240):
+        label = hashlib.sha256(label.encode()).hexdigest()[:16]
+    return f"{prefix}:{label}"
 
 
 def _submit_file(client: Client, name: str, knowledge_base: str, adapter: str, batch_size: int | None,
@@ -96,8 +95,12 @@ def _submit_file(client: Client, name: str, knowledge_base: str, adapter: str, b
     path = Path(name)
     if name != "-" and not path.is_file():
         raise click.UsageError(f"{name} is not a readable file")
-    form_bytes = path.stat().st_size + FORM_OVERHEAD + len(json.dumps(options or {})) if name != "-" else 0
-    if not inputs.is_lines(name) and batch_size is None and form_bytes <= client.config.max_body_bytes:
+    # Split only what kbi can split; other adapters' documents go whole, as before.
+    margin = FORM_OVERHEAD + len(json.dumps(options or {})) if adapter in ("generic-json", "content-hub") else 0
+    fits = name == "-" or path.stat().st_size + margin <= client.config.max_body_bytes
+    # The service reads JSON without a byte-order mark: a document with one is split here.
+    bom = name != "-" and not inputs.is_lines(name) and inputs.starts_with_bom(path)
+    if not inputs.is_lines(name) and batch_size is None and fits and not bom:
         report(client.submit_job(knowledge_base, file=path, adapter=adapter, options=options, idempotency_key=prefix), None)
         return
     records = inputs.lines_of(name) if inputs.is_lines(name) else inputs.records_in_document(path, adapter)

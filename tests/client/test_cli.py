@@ -114,7 +114,8 @@ def test_a_byte_order_mark_and_crlf_lines_are_read(kbi_run, client: Client, kb_i
     source.write_bytes(b"\xef\xbb\xbf" + lines.encode())
     document = tmp_path / "windows.json"
     document.write_bytes(b"\xef\xbb\xbf" + json.dumps({"records": articles(2, start=3)}).encode())
-    for args, input, count in (((str(source),), None, 3), (("-",), "\ufeff" + lines, 3), ((str(document), "--batch-size", "5"), None, 2)):
+    cases = (((str(source),), None, 3), (("-",), "\ufeff" + lines, 3), ((str(document), "--batch-size", "5"), None, 2), ((str(document),), None, 2))
+    for args, input, count in cases:
         result = kbi_run("submit", *args, "--kb", kb_id, input=input)
         assert result.exit_code == 0, result.stderr
         assert sum(client.wait(j).progress.processed for j in result.stdout.split()) == count
@@ -276,3 +277,14 @@ def test_the_installed_kbi_command_pipes_job_ids_into_watch(live_server, kb_id, 
                              text=True, timeout=60)
     assert watched.returncode == 0, watched.stderr
     assert all(job_id in watched.stdout for job_id in job_ids)
+
+
+def test_idempotency_key_prefixes_stay_as_they_were_for_one_file_and_fit_a_header() -> None:
+    from kb_client.cli.jobs import _key_prefix
+
+    assert _key_prefix("nightly", "exports/export.jsonl", ("exports/export.jsonl",)) == "nightly:export.jsonl"  # unchanged
+    assert _key_prefix("nightly", "eu/export.jsonl", ("eu/export.jsonl", "us/export.jsonl")) == "nightly:eu/export.jsonl"
+    for name in ("données.jsonl", "x" * 300 + ".jsonl"):
+        key = _key_prefix("nightly", name, (name,))
+        assert key.isascii() and key.isprintable() and len(key) < 40
+        assert key == _key_prefix("nightly", name, (name,))  # the same on a re-run
