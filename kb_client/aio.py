@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import anyio
 import httpx
 
-from kb_client import auth, submission
+from kb_client import auth, errors, submission
 from kb_client.backoff import Backoff
 from kb_client.batching import Envelope
 from kb_client.config import ClientConfig, environment_options
@@ -140,7 +140,9 @@ class AsyncClient:
             while not isinstance(outcome, Done):
                 try:
                     value, error = await self._perform(outcome), None
-                except httpx.TransportError as exc:
+                except (httpx.TransportError, errors.KbClientError) as exc:
+                    # Into the operation, also the client's own errors (a token renewal
+                    # refused): an operation that reports progress, like submit_records, says what it had done.
                     value, error = None, exc
                 outcome = step(operation, value, error)
             return outcome.value

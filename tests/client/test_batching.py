@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from typing import Any
+from uuid import UUID
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.db import transaction
+from app.services import access_clients
 from kb_client import Backoff, Client, errors
 from kb_client.batching import BodyTemplate, batches, encode, records_envelope
 from tests.client.records import articles
@@ -92,3 +95,17 @@ def test_a_full_batch_is_submitted_before_the_next_record_is_asked_for(client: C
     assert len(failure.value.submitted) == 1 and failure.value.first_record == 2
     assert isinstance(failure.value.cause, RuntimeError)
     assert client.wait(failure.value.submitted[0]).progress.successful == 2
+
+
+def test_a_token_renewal_refused_half_way_still_says_which_jobs_were_sent(live_server, client: Client, kb_id: str) -> None:
+    """The renewal runs outside the submission's steps; its error is handed into them."""
+    def records() -> Iterator[dict[str, Any]]:
+        yield from articles(1)
+        with transaction(live_server.runtime.sessions) as session:  # its token ends at its next request
+            access_clients.revoke(session, client_id=UUID(live_server.credentials["client_id"]))
+        yield from articles(1, start=1)
+
+    with pytest.raises(errors.BatchSubmissionFailed) as failure:
+        client.submit_records(kb_id, records(), batch_size=1)
+    assert len(failure.value.submitted) == 1 and failure.value.first_record == 1
+    assert isinstance(failure.value.cause, errors.KbClientError)
