@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
 
 import httpx
 import pytest
-import uvicorn
 
 from app import logs
 from app.main import create_app
 from app.settings import Settings
-from tests.client.conftest import SERVER_DEFAULTS, listening_socket
+from tests.client.conftest import SERVER_DEFAULTS, listening_socket, serve
 
 GENERATED = re.compile(r"[0-9a-f]{32}")
 
@@ -97,14 +95,8 @@ def test_the_access_line_carries_the_request_id(tmp_path, caplog, monkeypatch, m
     if caplog.handler not in logging.getLogger().handlers:  # create_app set the root's handlers
         logging.getLogger().addHandler(caplog.handler)
     sock = listening_socket()
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=True, lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
+    server, thread = serve(app, sock, access_log=True)
     try:
-        deadline = time.monotonic() + 60
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.02)
         caplog.handler.addFilter(logs.ContextFilter())  # what the service's own handler adds
         with caplog.at_level("INFO", logger="uvicorn.access"):
             response = httpx.request(method, f"http://127.0.0.1:{sock.getsockname()[1]}{path}", headers={"X-Request-Id": "rid-1", **headers})

@@ -76,8 +76,8 @@ class LiveServer:
         self.thread.join(timeout=30)
 
 
-def serve(app: Litestar, sock: socket.socket) -> tuple[uvicorn.Server, threading.Thread]:
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="on"))
+def serve(app: Litestar, sock: socket.socket, *, access_log: bool = False) -> tuple[uvicorn.Server, threading.Thread]:
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=access_log, lifespan="on"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="live-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + 60
