@@ -8,6 +8,7 @@ records are taken out of the adapter's envelope and batched like the lines of a 
 
 from __future__ import annotations
 
+import codecs
 import json
 import sys
 from collections.abc import Iterator
@@ -44,7 +45,7 @@ def lines_of(name: str) -> Iterator[Any]:
 
 def starts_with_bom(path: Path) -> bool:
     with path.open("rb") as file:
-        return file.read(3) == b"\xef\xbb\xbf"
+        return file.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8
 
 
 def records_in_document(path: Path, adapter: str) -> list[Any]:

@@ -12,7 +12,7 @@ import click
 
 from kb_client import errors
 from kb_client.backoff import Backoff
-from kb_client.batching import Batch
+from kb_client.batching import ENVELOPES, Batch
 from kb_client.cli import exit_codes, inputs
 from kb_client.cli.app import State, json_option, kbi, pass_state
 from kb_client.cli.output import Output, jobs_table, status_text
@@ -95,12 +95,7 @@ def _submit_file(client: Client, name: str, knowledge_base: str, adapter: str, b
     path = Path(name)
     if name != "-" and not path.is_file():
         raise click.UsageError(f"{name} is not a readable file")
-    # Split only what kbi can split; other adapters' documents go whole, as before.
-    margin = FORM_OVERHEAD + len(json.dumps(options or {})) if adapter in ("generic-json", "content-hub") else 0
-    fits = name == "-" or path.stat().st_size + margin <= client.config.max_body_bytes
-    # The service reads JSON without a byte-order mark: a document with one is split here.
-    bom = name != "-" and not inputs.is_lines(name) and inputs.starts_with_bom(path)
-    if not inputs.is_lines(name) and batch_size is None and fits and not bom:
+    if not inputs.is_lines(name) and batch_size is None and _goes_whole(path, adapter, options, client.config.max_body_bytes):
         report(client.submit_job(knowledge_base, file=path, adapter=adapter, options=options, idempotency_key=prefix), None)
         return
     records = inputs.lines_of(name) if inputs.is_lines(name) else inputs.records_in_document(path, adapter)
@@ -108,6 +103,16 @@ def _submit_file(client: Client, name: str, knowledge_base: str, adapter: str, b
                                  idempotency_prefix=prefix, on_submitted=report)
     if not sent:
         raise click.UsageError(f"{name} holds no records: nothing was submitted")
+
+
+def _goes_whole(path: Path, adapter: str, options: dict[str, Any] | None, limit: int) -> bool:
+    """A document is uploaded as it is unless it must be split: with the form around it over
+    the limit (for documents kbi can split; others go whole, as before), or starting with a
+    byte-order mark, which the service does not read."""
+    if inputs.starts_with_bom(path):
+        return False
+    margin = FORM_OVERHEAD + len(json.dumps(options or {})) if adapter in ENVELOPES else 0
+    return path.stat().st_size + margin <= limit
 
 
 def _submitted(name: str, accepted: Accepted, batch: Batch | None) -> dict[str, Any]:
