@@ -42,6 +42,7 @@ class RequestIdMiddleware(ASGIMiddleware):
 
 async def stamp_request_id(message: Message, scope: Scope) -> None:
     if message["type"] == "http.response.start":
-        MutableScopeHeaders.from_message(message)[HEADER] = request_id_of(scope)
+        request_id = request_id_of(scope)
+        MutableScopeHeaders.from_message(message)[HEADER] = request_id
         # Never reset: the request's task, and with it this context, ends with the response.
-        logs.request_id.set(request_id_of(scope))
+        logs.request_id.set(request_id)
