@@ -19,9 +19,10 @@ from sqlalchemy import select, text
 from adapters.base import Record
 from app.db import transaction
 from app.models import DEFAULT_WORKSPACE_ID, Entry
-from app.services import entry_writes, postgres_writes
+from app.services import batches, entry_writes, postgres_writes
 from app.services.batch_records import Location
-from app.services.ingest import Write
+from app.services.batches import Claim
+from app.services.ingest import Decision, Write
 
 ENTRIES = Entry.__table__
 
@@ -155,3 +156,23 @@ def test_a_refused_row_fails_the_batch_rather_than_taking_the_upsert(service, pa
     assert paths == ["copy"]
     assert "NUL" in str(raised.value) or "0x00" in str(raised.value)
     assert rows(service, kb) == {}
+
+
+def test_a_write_another_job_made_meanwhile_is_reported_skipped_with_its_entry(service, backend):
+    """Two identical jobs at once: the second's batch looked before the first wrote, and the
+    upsert's hash guard then writes nothing. Its result still names the entry, as every
+    skipped record's result does (it was `entryId: null`)."""
+    kb = service.create_kb()
+    earlier = apply(service, kb, [write("same", "kept", new=False)], uuid4())
+    claim = Claim(
+        workspace_id=DEFAULT_WORKSPACE_ID, knowledge_base_id=UUID(kb), adapter_type="generic-json", adapter_version="1",
+        options={}, manifest=None, attempts=1,
+    )  # fmt: skip
+    decision = Decision(writes=[write("same", "kept", new=True), write("fresh", "x", new=True, seq=1)])
+    with transaction(service.runtime.sessions) as session:
+        outcomes = {o.source_id: o for o in batches._write(session, job_id=uuid4(), seq=0, claim=claim, decision=decision)}
+
+    assert (outcomes["same"].status, outcomes["same"].action, outcomes["same"].detail) == ("skipped", "unchanged", "content unchanged")
+    assert outcomes["same"].entry_id == earlier["same"][0]
+    assert (outcomes["fresh"].status, outcomes["fresh"].action) == ("success", "created")
+    assert outcomes["fresh"].entry_id == rows(service, kb)["fresh"]["id"]

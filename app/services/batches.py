@@ -349,6 +349,7 @@ def _write(session: Session, *, job_id: UUID, seq: int, claim: Claim, decision: 
     )
     removed = entry_writes.remove(session, knowledge_base_id=claim.knowledge_base_id, deletes=decision.deletes)
     entry_writes.refresh_source_hashes(session, refreshes=decision.refreshes)
+    unwritten = _entries_written_meanwhile(session, claim, [w.record.source_id for w in writes if w.record.source_id not in written])
     outcomes = []
     for w in writes:
         source_id = w.record.source_id
@@ -356,13 +357,23 @@ def _write(session: Session, *, job_id: UUID, seq: int, claim: Claim, decision: 
             entry_id, version = written[source_id]
             outcomes.append(Outcome(seq=w.seq, source_id=source_id, status=SUCCESS, action=CREATED if version == 1 else UPDATED, entry_id=entry_id))
         else:
-            outcomes.append(Outcome(seq=w.seq, source_id=source_id, status=SKIPPED, action=UNCHANGED, detail="content unchanged"))
+            entry_id = unwritten.get(source_id)
+            outcomes.append(Outcome(seq=w.seq, source_id=source_id, status=SKIPPED, action=UNCHANGED, entry_id=entry_id, detail="content unchanged"))
     for d in decision.deletes:
         if d.source_id in removed:
             outcomes.append(Outcome(seq=d.seq, source_id=d.source_id, status=SUCCESS, action=DELETED, entry_id=removed[d.source_id]))
         else:
             outcomes.append(Outcome(seq=d.seq, source_id=d.source_id, status=SKIPPED, action=UNCHANGED, detail="no entry with this id to delete"))
     return outcomes
+
+
+def _entries_written_meanwhile(session: Session, claim: Claim, source_ids: list[str]) -> dict[str, UUID]:
+    """The entries of writes the upsert's hash guard skipped: another job stored the same
+    content after this batch looked (two identical jobs at once), so the entry may be
+    newer than what the batch read. Their results name it, as any skipped record's does."""
+    if not source_ids:
+        return {}
+    return {source_id: stored.entry_id for source_id, stored in _stored(session, claim, source_ids).items()}
 
 
 def _locate(decision: Decision, *, job_id: UUID, seq: int) -> None:
