@@ -2,6 +2,8 @@
 
 import json
 
+from adapters.content_hub import ContentHubAdapter
+
 JOBS = "/api/v2/data-ingestion/jobs"
 
 
@@ -77,6 +79,45 @@ def test_rerun_skips_unchanged_updates_changed_and_deletes(service):
     assert set(entries) == {"Page://kb/a", "Page://kb/b"}
     assert entries["Page://kb/b"]["version"] == 2 and "as CSV" in entries["Page://kb/b"]["content"]
     assert entries["Page://kb/a"]["version"] == 1
+
+
+def test_a_document_whose_html_changed_but_converts_alike_is_skipped_not_updated(service, monkeypatch):
+    """The raw HTML is the content hash, so any change to it is a change; but a change
+    that converts to the same entry (a script, whitespace between tags) used to take
+    version + 1 and be reported updated. It is skipped, and the same export sent once
+    more is skipped without converting that document again."""
+    kb = service.create_kb()
+    run(service, kb, paged_export())
+    before = {e["sourceId"]: e for e in service.entries(kb)}
+    export = paged_export()
+    export[0][1] = doc("Page://kb/b", FAQ.replace("<script>track()</script>", "\n<script>track('v2')</script>\n"), category=["Support", "FAQ"])
+    converted = []
+    real = ContentHubAdapter.normalize
+
+    def counting(self, item, options):
+        converted.append(item["content"]["documentIdentifier"])
+        return real(self, item, options)
+
+    monkeypatch.setattr(ContentHubAdapter, "normalize", counting)
+
+    job = run(service, kb, export)
+    result = job["result"]
+    assert (result["entriesCreated"], result["entriesUpdated"], result["entriesSkipped"]) == (0, 0, 3)
+    assert job["data"]["progress"]["failed"] == 1
+    (b,) = [r for r in job["data"]["results"] if r["sourceId"] == "Page://kb/b"]
+    assert (b["status"], b["action"], b["detail"], b["entryId"]) == ("skipped", "unchanged", "content unchanged", before["Page://kb/b"]["id"])
+    assert {e["sourceId"]: e for e in service.entries(kb)} == before
+    assert "Page://kb/b" in converted
+
+    converted.clear()
+    again = run(service, kb, export)["result"]
+    assert (again["entriesUpdated"], again["entriesSkipped"]) == (0, 3)
+    assert "Page://kb/b" not in converted
+
+    export[0][1] = doc("Page://kb/b", FAQ.replace("Yes.", "Yes, as CSV."), category=["Support", "FAQ"])
+    changed = run(service, kb, export)["result"]
+    assert (changed["entriesUpdated"], changed["entriesSkipped"]) == (1, 2)
+    assert {e["sourceId"]: e for e in service.entries(kb)}["Page://kb/b"]["version"] == 2
 
 
 def test_tag_attributes_option_adds_tags_from_listed_attributes(service):

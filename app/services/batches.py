@@ -36,12 +36,14 @@ from app.services.ingest import (
     UPDATED,
     Decision,
     Outcome,
+    Refresh,
     Stored,
     decide,
     identify_all,
     triage,
 )
 from app.services.batch_records import Location
+from app.services.hashing import content_hash
 from app.services.record_checks import RecordLimits
 from app.timestamps import utcnow
 
@@ -342,6 +344,7 @@ def fail_job(session: Session, *, job_id: UUID, reason: str) -> bool:
 
 def _write(session: Session, *, job_id: UUID, seq: int, claim: Claim, decision: Decision) -> list[Outcome]:
     _locate(decision, job_id=job_id, seq=seq)
+    kept = _drop_converted_alike(session, claim, decision)
     # Sorted so that concurrent jobs on one knowledge base lock entry rows in the same order.
     writes = sorted(decision.writes, key=lambda w: w.record.source_id)
     written = entry_writes.upsert(
@@ -359,12 +362,39 @@ def _write(session: Session, *, job_id: UUID, seq: int, claim: Claim, decision: 
         else:
             entry_id = unwritten.get(source_id)
             outcomes.append(Outcome(seq=w.seq, source_id=source_id, status=SKIPPED, action=UNCHANGED, entry_id=entry_id, detail="content unchanged"))
+    outcomes += kept
     for d in decision.deletes:
         if d.source_id in removed:
             outcomes.append(Outcome(seq=d.seq, source_id=d.source_id, status=SUCCESS, action=DELETED, entry_id=removed[d.source_id]))
         else:
             outcomes.append(Outcome(seq=d.seq, source_id=d.source_id, status=SKIPPED, action=UNCHANGED, detail="no entry with this id to delete"))
     return outcomes
+
+
+def _drop_converted_alike(session: Session, claim: Claim, decision: Decision) -> list[Outcome]:
+    """Skip the updates whose raw item changed but whose entry comes out as stored.
+
+    An adapter that hashes its raw items (content-hub: the HTML, before converting it)
+    sees a changed item whenever the export does, also when the change converts to
+    nothing (markup, whitespace, attribute order): written, such an entry took version
+    + 1 and was reported updated with the same content. The stored entry is compared as
+    a normalized record, in the transaction that would write it, and kept; its source
+    hash is refreshed, so the same raw item is skipped unread next time."""
+    candidates = {w.record.source_id: w for w in decision.writes if w.entry_hash is not None}
+    if not candidates:
+        return []
+    stored = entry_writes.stored_entries(session, knowledge_base_id=claim.knowledge_base_id, source_ids=candidates)
+    kept, alike = [], set()
+    for source_id, (entry_id, stored_hash, entry) in stored.items():
+        write = candidates[source_id]
+        if content_hash(entry.as_dict()) != write.entry_hash:
+            continue
+        alike.add(source_id)
+        kept.append(Outcome(seq=write.seq, source_id=source_id, status=SKIPPED, action=UNCHANGED, entry_id=entry_id, detail="content unchanged"))
+        if write.source_hash is not None:
+            decision.refreshes.append(Refresh(entry_id, stored_hash, write.source_hash, write.seq, write.location))
+    decision.writes = [w for w in decision.writes if w.record.source_id not in alike]
+    return kept
 
 
 def _entries_written_meanwhile(session: Session, claim: Claim, source_ids: list[str]) -> dict[str, UUID]:

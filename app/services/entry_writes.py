@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
+from adapters.base import Record
 from app.models import Entry
 from app.services import postgres_writes
 from app.services.batch_records import Location
@@ -66,6 +67,24 @@ def stored_hashes(session: Session, *, knowledge_base_id: UUID, source_ids: Iter
             )
         )
         found.update({source_id: Stored(*stored) for source_id, *stored in rows})
+    return found
+
+
+def stored_entries(session: Session, *, knowledge_base_id: UUID, source_ids: Iterable[str]) -> dict[str, tuple[UUID, str, Record]]:
+    """source id → (entry id, content hash, the entry as a Record) for those that exist."""
+    ids = list(set(source_ids))
+    if postgres_writes.on_postgres(session):
+        rows = postgres_writes.stored_entries(session, knowledge_base_id=knowledge_base_id, source_ids=ids)
+    else:
+        columns = [ENTRIES.c[name] for name in ("source_id", "id", "content_hash", *postgres_writes.ENTRY_FIELDS)]
+        rows = []
+        for start in range(0, len(ids), ROWS_PER_STATEMENT):
+            chunk = ids[start : start + ROWS_PER_STATEMENT]
+            rows += session.execute(select(*columns).where(ENTRIES.c.knowledge_base_id == knowledge_base_id, ENTRIES.c.source_id.in_(chunk)))
+    found = {}
+    for source_id, entry_id, stored_hash, *values in rows:
+        fields = dict(zip(postgres_writes.ENTRY_FIELDS, values, strict=True))
+        found[source_id] = (entry_id, stored_hash, Record(source_id=source_id, **fields))
     return found
 
 

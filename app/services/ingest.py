@@ -61,6 +61,11 @@ class Write:
     # No entry had this source id when the batch looked: a batch of such writes only is
     # COPYed in on PostgreSQL (app/services/postgres_writes.py), upserted if one appeared since.
     new: bool = False
+    # The normalized record's hash, set when `content_hash` is the adapter's own
+    # fingerprint of the raw item (content-hub's raw HTML) and an entry exists: the raw
+    # item changed, but if the entry it converts to is the stored one, nothing is written
+    # (app/services/batches.py), as the content hash of the normalized record would say.
+    entry_hash: str | None = None
 
 
 @dataclass(slots=True, kw_only=True)
@@ -209,7 +214,10 @@ def _decide_write(
             if source_hash is not None and stored.source_hash != source_hash:
                 decision.refreshes.append(Refresh(stored.entry_id, stored.content_hash, source_hash, item.seq))
             return
-        record = record or adapter.normalize(item.raw, options)
+        entry_hash = None
+        if record is None:
+            record = adapter.normalize(item.raw, options)
+            entry_hash = content_hash(record.as_dict()) if stored is not None else None
         check_record(record, limits)
     except RecordError as error:
         decision.outcomes.append(Outcome(seq=item.seq, source_id=source_id, status=FAILED, error=str(error)))
@@ -218,7 +226,9 @@ def _decide_write(
         log.exception("adapter %s failed on record %s (%s)", adapter.name, item.seq, source_id)
         decision.outcomes.append(Outcome(seq=item.seq, source_id=source_id, status=FAILED, error=INTERNAL_ERROR))
         return
-    decision.writes.append(Write(seq=item.seq, record=record, content_hash=digest, source_hash=source_hash, new=stored is None))
+    decision.writes.append(
+        Write(seq=item.seq, record=record, content_hash=digest, source_hash=source_hash, new=stored is None, entry_hash=entry_hash)
+    )
 
 
 def _fingerprint(adapter: Adapter, raw: Any, options: Mapping[str, Any]) -> tuple[str, Record | None]:

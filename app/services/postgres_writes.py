@@ -50,6 +50,8 @@ CROSS JOIN LATERAL (
 
 
 _STORED_HASHES = _probe("source_id, id, content_hash, source_hash, record_hash")
+ENTRY_FIELDS = ("title", "content", "content_type", "metadata", "tags", "url")
+_STORED_ENTRIES = _probe(f"source_id, id, content_hash, {', '.join(ENTRY_FIELDS)}")
 # The entries that say where a raw record they were written from is stored (app/services/record_sources.py).
 _RECORD_LOCATIONS = _probe(
     "source_id, record_hash, record_job_id, record_batch, record_seq", "WHERE x.record_hash IS NOT NULL AND x.record_job_id IS NOT NULL"
@@ -147,6 +149,11 @@ def _connection(session: Session | Connection) -> psycopg.Connection:
 def stored_hashes(session: Session, *, knowledge_base_id: UUID, source_ids: list[str]) -> dict[str, Stored]:
     rows = _connection(session).execute(_STORED_HASHES, {"knowledge_base_id": knowledge_base_id, "source_ids": source_ids})
     return {source_id: Stored(*stored) for source_id, *stored in rows}
+
+
+def stored_entries(session: Session, *, knowledge_base_id: UUID, source_ids: list[str]) -> list[tuple]:
+    """(source id, entry id, content hash, *ENTRY_FIELDS) of the entries among `source_ids`."""
+    return _connection(session).execute(_STORED_ENTRIES, {"knowledge_base_id": knowledge_base_id, "source_ids": source_ids}).fetchall()
 
 
 def record_locations(connection: Connection, *, knowledge_base_id: UUID, source_ids: list[str]) -> list[tuple[str, str, UUID, int, int]]:
