@@ -84,3 +84,29 @@ def test_entries_page_and_filter_by_source_id(service):
         "created_at", "updated_at",
     }
     assert entry["content"] == "content 7"
+
+
+@pytest.mark.parametrize(
+    ("headers", "named"),
+    [
+        ({"content-type": "text/plain"}, "Content-Type 'text/plain'"),
+        ({"content-type": "application/x-www-form-urlencoded"}, "Content-Type 'application/x-www-form-urlencoded'"),
+        ({"content-type": "application/json", "content-encoding": "gzip"}, "Content-Encoding 'gzip'"),
+        ({"content-type": "application/json; charset=latin-1"}, "charset 'latin-1'"),
+    ],
+)
+def test_a_body_that_says_it_is_not_json_is_a_415_and_creates_nothing(service, headers, named):
+    """As a job's body is: it used to be parsed as JSON whatever it said it was."""
+    response = service.client.post(KBS, content=b'{"name": "docs"}', headers=headers)
+    assert response.status_code == 415, response.text
+    body = response.json()
+    assert (body["statusCode"], body["path"]) == (415, KBS)
+    assert body["message"].startswith(named)
+    assert service.client.get(KBS).json()["total"] == 0
+
+
+@pytest.mark.parametrize("content_type", [None, "application/json; charset=UTF-8", "application/vnd.example+json"])
+def test_json_bodies_are_read_whatever_json_media_type_they_name(service, content_type):
+    headers = {"content-type": content_type} if content_type else {}
+    response = service.client.post(KBS, content=b'{"name": "docs"}', headers=headers)
+    assert response.status_code == 201, response.text

@@ -23,7 +23,7 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import Field, File, FormParser, MultipartParser, MultipartState
 
 from adapters.base import Issue
-from app.errors import InvalidInput, PayloadTooLarge
+from app.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +92,41 @@ def _abandon(form: Form, parser: FormParser | None) -> None:
     form.close()
     if parser is not None and isinstance(parser.parser, MultipartParser):
         parser.parser.callbacks.clear()
+
+
+# Charsets a JSON body may name and still be read as UTF-8 (ASCII is a subset of it).
+_UTF8_CHARSETS = {"utf-8", "utf8", "us-ascii", "ascii"}
+
+
+def check_coding(request: Request) -> None:
+    """415 for a compressed body (RFC 9110 §15.5.16), which was parsed as JSON and
+    blamed on "surrogates"."""
+    coding = request.headers.get("content-encoding", "").strip().lower()
+    if coding not in ("", "identity"):
+        raise UnsupportedMediaType(f"Content-Encoding {coding!r} is not supported; send the body uncompressed")
+
+
+def check_charset(request: Request) -> None:
+    """415 for JSON said to be in a charset it is not read in: JSON is UTF-8 (RFC 8259 §8.1)."""
+    charset = request.content_type[1].get("charset", "utf-8").strip().lower()
+    if charset not in _UTF8_CHARSETS:
+        raise UnsupportedMediaType(f"charset {charset!r} is not supported; JSON is sent as UTF-8")
+
+
+def is_json(media_type: str) -> bool:
+    """`media_type`: the Content-Type without parameters, lowercased; none is read as JSON."""
+    return media_type in ("", "application/json") or media_type.endswith("+json")
+
+
+async def require_json(request: Request) -> None:
+    """A route's `before_request`, for bodies Litestar decodes: a body that says it is not
+    JSON (text/plain, a form, compressed, another charset) is a 415, as a job's is,
+    rather than being parsed as JSON all the same."""
+    check_coding(request)
+    media_type = request.content_type[0].lower()
+    if not is_json(media_type):
+        raise UnsupportedMediaType(f"Content-Type {media_type!r} is not supported; use application/json")
+    check_charset(request)
 
 
 async def _limited(request: Request, limit: int) -> AsyncIterator[bytes]:

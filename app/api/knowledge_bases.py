@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_201_CREATED
 
 from adapters.base import Issue
 from app.api import openapi, presenters, schemas
+from app.api.body import require_json
 from app.api.params import MAX_OFFSET, path_uuid
 from app.db import transaction
 from app.errors import InvalidInput
@@ -26,7 +27,7 @@ class KnowledgeBaseController(Controller):
     path = "/knowledge-bases"
     tags = ["knowledge-bases"]
 
-    @post("/", status_code=HTTP_201_CREATED, sync_to_thread=True, responses=openapi.errors(400, 409))
+    @post("/", status_code=HTTP_201_CREATED, sync_to_thread=True, before_request=require_json, responses=openapi.errors(400, 409, 415))
     def create(self, runtime: NamedDependency[Runtime], workspace_id: NamedDependency[UUID], data: JSONBody[schemas.KnowledgeBaseCreate]) -> schemas.KnowledgeBasePublic:
         name = data.name.strip()
         if not name or len(name) > 200:
