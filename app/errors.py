@@ -29,5 +29,9 @@ class PayloadTooLarge(ServiceError):
     """The request body exceeds the configured maximum (413)."""
 
 
+class RequestTimeout(ServiceError):
+    """The request body stopped arriving for longer than the server waits (408)."""
+
+
 class UnsupportedMediaType(ServiceError):
     """The request body is in a format the endpoint does not take (415)."""

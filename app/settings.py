@@ -34,6 +34,8 @@ class Settings:
     redis_namespace: str = "kb-ingest"
     batch_size: int = 500
     max_body_bytes: int = 30 * MB
+    # A job's body that stops arriving for this long is answered 408 (0: wait for ever).
+    body_idle_timeout_seconds: int = 60
     max_records_per_job: int = 100_000
     max_record_fields: int = 200
     max_field_bytes: int = 5 * MB

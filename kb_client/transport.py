@@ -14,7 +14,9 @@ from kb_client.protocol import Call, Operation, RenewToken, Send, Sleep
 
 NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 NOT_TRANSIENT = (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.ProxyError)
-NOT_PROCESSED = frozenset({429, 503})
+# Answers that say the request was not acted on: resent whatever it asks for. A 408 is a
+# body the server stopped waiting for (a stall on the way), refused before anything was made.
+NOT_PROCESSED = frozenset({408, 429, 503})
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -9,7 +9,9 @@ import socket
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -61,8 +63,14 @@ def test_the_whole_form_is_still_accepted(service):
 
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    with running(tmp_path) as server:
+        yield server
+
+
+@contextmanager
+def running(tmp_path: Path, **overrides: Any) -> Iterator[tuple[str, dict[str, str]]]:
     """A real server on a socket (a test client cannot go away half way), and a bearer token."""
-    settings = Settings(**{**SERVER_DEFAULTS, "data_dir": tmp_path / "data"})
+    settings = Settings(**{**SERVER_DEFAULTS, "data_dir": tmp_path / "data", **overrides})
     sock = listening_socket()
     server, thread = serve(create_app(settings), sock)
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
@@ -140,3 +148,76 @@ def test_a_client_that_goes_away_from_a_body_litestar_reads_is_not_a_server_erro
     assert any(r.levelno == logging.INFO and "went away before sending the whole body" in r.getMessage() for r in caplog.records)
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert httpx.get(f"{url}/api/v2/knowledge-bases", headers=auth).json()["total"] == 0
+
+
+def _send_in_pieces(
+    url: str, auth: dict[str, str], pieces: list[bytes], *, declared: int, pause: float, content_type: str = "application/json"
+) -> tuple[bytes, float]:
+    """POST a job whose body comes in `pieces`, `pause` s apart; the raw answer, read until
+    the server closes the connection, and how long after the last piece it came."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as connection:
+        head = f"POST {JOBS} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\nContent-Length: {declared}\r\n"
+        connection.sendall(head.encode() + "".join(f"{k}: {v}\r\n" for k, v in auth.items()).encode() + b"\r\n")
+        for piece in pieces:
+            time.sleep(pause)
+            connection.sendall(piece)
+        sent = time.monotonic()
+        connection.settimeout(20)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+            if b"HTTP/1.1 202" in answer and answer.endswith(b"}"):
+                break
+        return answer, time.monotonic() - sent
+
+
+@pytest.fixture
+def impatient(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """A live server waiting 1 s for each part of a body; made before caplog, whose
+    handler the app's logging setup would otherwise remove."""
+    with running(tmp_path, body_idle_timeout_seconds=1) as server:
+        yield server
+
+
+def test_a_body_that_stops_arriving_is_a_408_and_the_connection_is_closed(impatient, caplog):
+    """Without it, a client stalled half way held its connection (and a spooled upload)
+    for as long as it stayed connected."""
+    url, auth = impatient
+    kb = httpx.post(f"{url}/api/v2/knowledge-bases", json={"name": "kb"}, headers=auth).json()["id"]
+    body = b'{"adapterType": "generic-json", "knowledgeBaseId": "%s", "data": {"records": [{"id": "a", "content": "x"}]}}' % kb.encode()
+    with caplog.at_level(logging.INFO, logger="app"):
+        answer, waited = _send_in_pieces(url, auth, [body[:40]], declared=len(body), pause=0)
+    head, _, content = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408 "), answer
+    assert b"connection: close" in head.lower()
+    error = json.loads(content)
+    assert (error["statusCode"], error["error"], error["path"]) == (408, "Request Timeout", JOBS)
+    assert error["message"] == "The request body stopped arriving for 1 s after 40 bytes; send it again"
+    assert 0.9 < waited < 10
+    assert any("stopped arriving after 40 bytes" in r.getMessage() for r in caplog.records), [r.getMessage() for r in caplog.records]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert httpx.get(f"{url}{JOBS}", headers=auth).json()["total"] == 0
+
+    # The wait is for each part of the body, not for the whole of it.
+    pieces = [body[:40], body[40:80], body[80:]]
+    answer, _ = _send_in_pieces(url, auth, pieces, declared=len(body), pause=0.6)
+    assert answer.startswith(b"HTTP/1.1 202 "), answer
+
+
+def test_a_stalled_upload_is_a_408_and_its_spooled_part_is_gone(impatient):
+    url, auth = impatient
+    kb = httpx.post(f"{url}/api/v2/knowledge-bases", json={"name": "kb"}, headers=auth).json()["id"]
+    # A data part past python-multipart's 1 MB, so that it is spooled to a file.
+    whole = form(kb, options=b"{}").replace(b'"content": "x"', b'"content": "' + b"x" * 2_000_000 + b'"')
+    before = _open_temp_files()
+    answer, _ = _send_in_pieces(
+        url, auth, [whole[:1_500_000]], declared=len(whole), pause=0, content_type=f"multipart/form-data; boundary={BOUNDARY}"
+    )
+    assert answer.startswith(b"HTTP/1.1 408 "), answer[:300]
+    assert json.loads(answer.partition(b"\r\n\r\n")[2])["message"].endswith("after 1500000 bytes; send it again")
+    deadline = time.monotonic() + 10
+    while _open_temp_files() != before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _open_temp_files() == before
+    assert httpx.get(f"{url}{JOBS}", headers=auth).json()["total"] == 0

@@ -7,7 +7,7 @@ import pytest
 from litestar import Litestar, Request, post
 from litestar.testing import TestClient
 
-from app.api.body import SPOOL_TO_DISK_AFTER, read_form
+from app.api.body import SPOOL_TO_DISK_AFTER, BodyLimits, read_form
 from app.settings import MB, Settings
 
 JOBS = "/api/v2/data-ingestion/jobs"
@@ -82,7 +82,7 @@ def test_body_just_under_the_limit_is_accepted(service):
 
 @post("/upload", request_max_body_size=None)
 async def upload(request: Request) -> dict[str, object]:
-    form = await read_form(request, limit=30 * MB)
+    form = await read_form(request, BodyLimits(30 * MB))
     try:
         data = form.files["data"]
         data.file_object.seek(0)

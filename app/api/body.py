@@ -12,6 +12,7 @@ a server error (Litestar raises a 500 for it).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -23,7 +24,8 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import Field, File, FormParser, MultipartParser, MultipartState
 
 from adapters.base import Issue
-from app.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from app.errors import InvalidInput, PayloadTooLarge, RequestTimeout, UnsupportedMediaType
+from app.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -42,17 +44,28 @@ class Form:
             f.close()
 
 
-async def read_body(request: Request, limit: int, *, feed: Callable[[bytes], object] | None = None) -> list[bytes]:
+@dataclass(frozen=True)
+class BodyLimits:
+    max_bytes: int
+    # The longest wait for the body's next chunk; None waits for ever.
+    idle_seconds: float | None = None
+
+    @classmethod
+    def of(cls, settings: Settings) -> BodyLimits:
+        return cls(settings.max_body_bytes, settings.body_idle_timeout_seconds or None)
+
+
+async def read_body(request: Request, limits: BodyLimits, *, feed: Callable[[bytes], object] | None = None) -> list[bytes]:
     """The body's chunks as they arrived, each also handed to `feed` on arrival."""
     chunks = []
-    async for chunk in _limited(request, limit):
+    async for chunk in _limited(request, limits):
         if feed is not None:
             feed(chunk)
         chunks.append(chunk)
     return chunks
 
 
-async def read_form(request: Request, limit: int) -> Form:
+async def read_form(request: Request, limits: BodyLimits) -> Form:
     form = Form()
 
     def on_field(f: Field) -> None:
@@ -69,7 +82,7 @@ async def read_form(request: Request, limit: int) -> Form:
             on_file,
             config={"MAX_MEMORY_FILE_SIZE": SPOOL_TO_DISK_AFTER},
         )
-        async for chunk in _limited(request, limit):
+        async for chunk in _limited(request, limits):
             parser.write(chunk)
         parser.finalize()
         if not isinstance(parser.parser, MultipartParser) or parser.parser.state != MultipartState.END:
@@ -129,13 +142,28 @@ async def require_json(request: Request) -> None:
     check_charset(request)
 
 
-async def _limited(request: Request, limit: int) -> AsyncIterator[bytes]:
+async def _limited(request: Request, limits: BodyLimits) -> AsyncIterator[bytes]:
+    """The body's chunks, within its limits. A client that stops sending half way would
+    otherwise hold its connection, and a spooled upload, for as long as it stays
+    connected: uvicorn has no timeout for a body once its headers came."""
+    limit = limits.max_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(_too_large(limit))
     size = 0
+    stream = request.stream()
     try:
-        async for chunk in request.stream():
+        while True:
+            try:
+                async with asyncio.timeout(limits.idle_seconds):
+                    chunk = await anext(stream)
+            except StopAsyncIteration:
+                return
+            except TimeoutError:
+                log.info("the body stopped arriving after %d bytes; answered 408", size)
+                raise RequestTimeout(
+                    f"The request body stopped arriving for {limits.idle_seconds:g} s after {size} bytes; send it again"
+                ) from None
             size += len(chunk)
             if size > limit:
                 raise PayloadTooLarge(_too_large(limit))

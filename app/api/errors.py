@@ -28,7 +28,7 @@ from adapters.base import Issue
 from app.auth.token_request import OAuthError
 from app.api.body import DISCONNECTED
 from app.api.request_ids import request_id_of
-from app.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, ServiceError, UnsupportedMediaType
+from app.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, RequestTimeout, ServiceError, UnsupportedMediaType
 from app.timestamps import iso, utcnow
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,7 @@ STATUS_OF: dict[type[ServiceError], int] = {
     InvalidInput: 400,
     NotFound: 404,
     Conflict: 409,
+    RequestTimeout: 408,
     PayloadTooLarge: 413,
     UnsupportedMediaType: 415,
 }
@@ -59,7 +60,9 @@ def error_response(
 
 def on_service_error(request: Request, exc: ServiceError) -> Response[dict[str, Any]]:
     status = next(code for kind, code in STATUS_OF.items() if isinstance(exc, kind))
-    return error_response(request, status, str(exc), getattr(exc, "issues", None))
+    # The rest of a stalled body may still come: the connection cannot be read on.
+    headers = {"Connection": "close"} if isinstance(exc, RequestTimeout) else None
+    return error_response(request, status, str(exc), getattr(exc, "issues", None), headers=headers)
 
 
 def on_http_exception(request: Request, exc: HTTPException) -> Response[dict[str, Any]]:

@@ -20,6 +20,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 import adapters
 from adapters.base import Issue
 from app.api import openapi, payload_responses, presenters, schemas
+from app.api.body import BodyLimits
 from app.api.job_creation import accept, request_hasher
 from app.api.params import MAX_OFFSET, date_bound, path_uuid
 from app.api.submission import idempotency_key, read_submission
@@ -47,13 +48,13 @@ class JobController(Controller):
         request_max_body_size=None,
         operation_class=openapi.SubmitJobOperation,
         response_headers=openapi.SUBMIT_RESPONSE_HEADERS,
-        responses=openapi.errors(400, 404, 409, 413, 415),
+        responses=openapi.errors(400, 404, 408, 409, 413, 415),
     )
     async def submit_job(self, request: Request, runtime: NamedDependency[Runtime], workspace_id: NamedDependency[UUID]) -> Response[schemas.JobAccepted]:
         """Submit a job: JSON `{adapterType, knowledgeBaseId, data, options?}` or a multipart form with the same fields."""
         key = idempotency_key(request)
         digest = None if key else request_hasher(runtime.settings)
-        received = await read_submission(request, limit=runtime.settings.max_body_bytes, digest=digest)
+        received = await read_submission(request, limits=BodyLimits.of(runtime.settings), digest=digest)
         try:
             created = await accept(runtime, workspace_id=workspace_id, received=received, key=key)
         finally:

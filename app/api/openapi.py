@@ -75,6 +75,7 @@ _DESCRIPTIONS = {
     401: "Missing or invalid access token",
     403: "Insufficient scope",
     404: "Not found",
+    408: "The request body stopped arriving",
     409: "Conflict with the resource's state",
     413: "Request body too large",
     415: "Unsupported Content-Type",

@@ -19,7 +19,7 @@ from litestar import Request
 
 from adapters.base import Issue
 from app.api import json_parsing
-from app.api.body import Form, check_charset, check_coding, is_json, read_body, read_form
+from app.api.body import BodyLimits, Form, check_charset, check_coding, is_json, read_body, read_form
 from app.api.openapi import IDEMPOTENCY_KEY_PATTERN
 from app.errors import InvalidInput, UnsupportedMediaType
 from app.services.jobs import Submission
@@ -101,8 +101,8 @@ class Received:
             self.form.close()
 
 
-async def read_submission(request: Request, *, limit: int, digest: blake3.blake3 | None = None) -> Received:
-    """The body or form, within `limit` bytes; the caller closes it (spooled files).
+async def read_submission(request: Request, *, limits: BodyLimits, digest: blake3.blake3 | None = None) -> Received:
+    """The body or form, within `limits`; the caller closes it (spooled files).
 
     `digest` (app/api/job_creation.request_hasher) takes in a JSON body's frames
     while it arrives, overlapping the client still sending: hashed afterwards, 30 MB kept
@@ -110,13 +110,13 @@ async def read_submission(request: Request, *, limit: int, digest: blake3.blake3
     check_coding(request)
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type == "multipart/form-data":
-        return Received(form=await read_form(request, limit))
+        return Received(form=await read_form(request, limits))
     if is_json(media_type):
         check_charset(request)
         if digest is None:
-            return Received(await read_body(request, limit))
+            return Received(await read_body(request, limits))
         digest.update(JSON_FRAME)
-        parts = await read_body(request, limit, feed=digest.update)
+        parts = await read_body(request, limits, feed=digest.update)
         return Received(parts, digest=digest.digest())
     raise UnsupportedMediaType(f"Content-Type {media_type!r} is not supported; use application/json or multipart/form-data")
 

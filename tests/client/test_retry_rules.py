@@ -56,6 +56,7 @@ def test_a_server_error_is_retried_only_when_resending_cannot_do_the_work_twice(
     assert policy.after_response(CREATE, answer(500), 0) is None
     assert policy.after_response(CREATE, answer(503), 0) is not None
     assert policy.after_response(CREATE, answer(429), 0) is not None
+    assert policy.after_response(CREATE, answer(408), 0) is not None
     assert policy.after_error(CREATE, httpx.ConnectError("refused"), 0) is not None
     assert policy.after_error(CREATE, httpx.ReadError("reset"), 0) is None
     assert policy.after_error(GET, httpx.ReadError("reset"), 0) is not None
