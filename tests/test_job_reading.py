@@ -23,8 +23,23 @@ def test_job_has_the_reference_shape(service):
     for field in ("created_at", "started_at", "completed_at"):
         assert datetime.strptime(job[field], "%Y-%m-%dT%H:%M:%S.%fZ")
     result = job["data"]["results"][0]
-    assert set(result) == {"sourceId", "status", "action", "entryId", "error", "detail", "embeddingCount"}
+    assert set(result) == {"sourceId", "status", "action", "entryId", "error", "detail", "embeddingCount", "recordIndex"}
     assert result["embeddingCount"] == 0  # the document's field; entries are stored, not embedded
+
+
+def test_a_result_says_where_its_record_is_in_the_payload(service):
+    """A record that fails without a usable id has `sourceId` null: its position is what
+    finds it among the job's records, in the job's sample and in the paged results."""
+    kb = service.create_kb()
+    records = [{"id": "a", "content": "x"}, 42, {"content": "no id"}, {"id": "b", "content": "y"}, {"id": "a", "content": "z"}]
+    job = service.run(kb, records)
+    sample = {(r["recordIndex"], r["sourceId"], r["status"]) for r in job["data"]["results"]}
+    assert sample == {(0, "a", "skipped"), (1, None, "failed"), (2, None, "failed"), (3, "b", "success"), (4, "a", "success")}
+    page = service.client.get(f"{JOBS}/{job['id']}/results", params={"status": "failed"}).json()["results"]
+    assert [(r["recordIndex"], r["error"]) for r in page] == [(1, "record must be an object"), (2, page[1]["error"])]
+    assert "id" in page[1]["error"]
+    everything = service.client.get(f"{JOBS}/{job['id']}/results", params={"limit": 2, "offset": 3}).json()["results"]
+    assert [r["recordIndex"] for r in everything] == [3, 4]
 
 
 def test_include_payload_returns_the_submitted_data(service):

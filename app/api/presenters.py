@@ -51,6 +51,7 @@ def record_result(row: JobResult | Row[Any] | SampledResult) -> schemas.RecordRe
         entryId=row.entry_id,
         error=row.error,
         detail=row.detail,
+        recordIndex=row.seq,
     )
 
 

@@ -35,6 +35,9 @@ class RecordResult(Struct):
     detail: str | None = None
     # As in the API document; always 0: this service stores entries, it does not embed them.
     embeddingCount: int = 0
+    # The record's position among the job's records (0-based, submission order): what
+    # finds a failed record that has no usable id (`sourceId` null) in the payload.
+    recordIndex: int = 0
 
 
 class JobData(Struct):

@@ -17,7 +17,7 @@ from kb_client.cli.app import State, json_option, kbi, pass_state
 from kb_client.cli.output import Output
 from kb_client.sync import Client
 
-COLUMNS = ["sourceId", "status", "action", "entryId", "error", "detail"]
+COLUMNS = ["sourceId", "status", "action", "entryId", "error", "detail", "recordIndex"]
 
 
 @kbi.command()
@@ -54,23 +54,28 @@ def _write_jsonl(target: IO[str], values: Iterable[Any]) -> None:
 
 
 def _records_of(client: Client, job_id: str, rows: Iterable[dict[str, Any]], output: Output) -> Iterator[Any]:
-    """Match results to the job's submitted records by source id (generic-json's `id`).
+    """The job's submitted records behind the results: found by position (`recordIndex`),
+    which also finds records that failed for want of a usable id; from a server whose
+    results have no position, by source id (generic-json's `id`).
 
     Of records sharing an id, the last is the one the job wrote, or failed on: the earlier
     ones were skipped as superseded, and resubmitting one of those would bring back stale content."""
     job = client.get_job(job_id, include_payload=True)
     if job.adapter_type != "generic-json":
         raise click.UsageError(f"--records knows generic-json jobs only; job {job_id} used {job.adapter_type}")
+    submitted = (job.payload or {}).get("records", [])
     by_id: dict[str, Any] = {}
-    for record in (job.payload or {}).get("records", []):
+    for record in submitted:
         if isinstance(record, dict) and isinstance(record.get("id"), (str, int)) and not isinstance(record.get("id"), bool):
             by_id[str(record["id"]).strip()] = record
-    without_id = 0
+    unmatched = 0
     for row in rows:
-        record = by_id.get(row.get("sourceId") or "")
-        if record is None:
-            without_id += 1
-            continue
-        yield record
-    if without_id:
-        output.note(f"{without_id} results have no source id matching a submitted record (see the CSV for them)")
+        index = row.get("recordIndex")
+        if isinstance(index, int) and 0 <= index < len(submitted):
+            yield submitted[index]
+        elif (record := by_id.get(row.get("sourceId") or "")) is not None:
+            yield record
+        else:
+            unmatched += 1
+    if unmatched:
+        output.note(f"{unmatched} results match no submitted record (see the CSV for them)")

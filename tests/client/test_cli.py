@@ -162,6 +162,16 @@ def test_the_records_of_failed_results_are_the_ones_that_failed_when_ids_repeat(
     assert [json.loads(line) for line in result.stdout.splitlines()] == [{"id": "dup", "content": 7}]
 
 
+def test_the_records_of_failed_results_include_those_without_a_usable_id(kbi_run, client: Client, kb_id) -> None:
+    """Found by their position in the payload: matched by id, they were left out."""
+    records = [{"id": "ok", "content": "x"}, {"content": "no id"}, {"id": True, "content": "bool id"}, {"id": "bad", "content": 1}]
+    job_id = client.submit_job(kb_id, {"records": records}).job_id
+    client.wait(job_id)
+    result = kbi_run("results", job_id, "--failed", "--records")
+    assert result.exit_code == 0, result.stderr
+    assert [json.loads(line) for line in result.stdout.splitlines()] == records[1:]
+
+
 def test_failed_records_are_exported_fixed_and_resubmitted(kbi_run, client: Client, kb_id, tmp_path) -> None:
     broken = [{"id": f"bad-{i}", "title": f"Broken {i}"} for i in range(3)]
     job_id = client.submit_job(kb_id, {"records": articles(2) + broken}).job_id
@@ -169,7 +179,7 @@ def test_failed_records_are_exported_fixed_and_resubmitted(kbi_run, client: Clie
     report = kbi_run("results", job_id, "--failed")
     assert report.exit_code == 0
     lines = report.stdout.splitlines()
-    assert lines[0] == "sourceId,status,action,entryId,error,detail"
+    assert lines[0] == "sourceId,status,action,entryId,error,detail,recordIndex"
     assert [line.split(",")[0] for line in lines[1:]] == ["bad-0", "bad-1", "bad-2"]
     retry = tmp_path / "retry.jsonl"
     assert kbi_run("results", job_id, "--failed", "--records", "-o", str(retry)).exit_code == 0
