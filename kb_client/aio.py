@@ -17,7 +17,7 @@ from kb_client import auth, errors, submission
 from kb_client.backoff import Backoff
 from kb_client.batching import Envelope
 from kb_client.config import ClientConfig, environment_options
-from kb_client.endpoints import Endpoints, Page
+from kb_client.endpoints import Endpoints, Page, ResultPosition
 from kb_client.models import Accepted, Job, KnowledgeBase
 from kb_client.polling import wait_all as wait_for_jobs
 from kb_client.protocol import Action, Done, Operation, Send, Sleep, step
@@ -84,8 +84,14 @@ class AsyncClient:
         return self._pages(lambda offset: self._endpoints.list_jobs(
             status=status, start_date=start_date, end_date=end_date, limit=100, offset=offset))
 
-    def iter_results(self, job_id: str, *, status: str | None = None, page_size: int = 1000) -> AsyncIterator[dict[str, Any]]:
-        return self._pages(lambda offset: self._endpoints.results(job_id, status=status, limit=page_size, offset=offset))
+    async def iter_results(self, job_id: str, *, status: str | None = None, page_size: int = 1000) -> AsyncIterator[dict[str, Any]]:
+        position: ResultPosition | None = ResultPosition()
+        while position is not None:
+            page = await self._run(self._endpoints.results(
+                job_id, status=status, limit=page_size, offset=position.offset, after=position.after))
+            for item in page.items:
+                yield item
+            position = position.past(page, page_size)
 
     async def cancel_job(self, job_id: str) -> None:
         await self._run(self._endpoints.cancel_job(job_id))

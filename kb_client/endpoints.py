@@ -34,6 +34,26 @@ class Page(Generic[T]):
         return end if self.items and end < self.total else None
 
 
+@dataclass(frozen=True)
+class ResultPosition:
+    """Where the next page of a job's results starts: after the last record index seen
+    (each page a cheap range scan, none repeated), or at an offset, from a server whose
+    results carry no `recordIndex`."""
+
+    after: int | None = None
+    offset: int = 0
+
+    def past(self, page: Page[dict], limit: int) -> ResultPosition | None:
+        """The position after `page`, or None when it was the last."""
+        if not page.items:
+            return None
+        last = page.items[-1].get("recordIndex")
+        if isinstance(last, int) and not isinstance(last, bool):
+            return ResultPosition(after=last) if len(page.items) >= limit else None
+        following = page.next_offset
+        return ResultPosition(offset=following) if following is not None else None
+
+
 def job_path(job_id: str) -> str:
     return f"{JOBS}/{quote(str(job_id), safe='')}"
 
@@ -97,8 +117,9 @@ class Endpoints:
         data = yield from self.json(Call(method="GET", path=JOBS, params=params))
         return Page(total=data["total"], offset=offset, items=[Job.from_json(j) for j in data["jobs"]])
 
-    def results(self, job_id: str, *, status: str | None = None, limit: int = 1000, offset: int = 0) -> Operation[Page[dict]]:
-        params = {"status": status, "limit": limit, "offset": offset}
+    def results(self, job_id: str, *, status: str | None = None, limit: int = 1000, offset: int = 0,
+                after: int | None = None) -> Operation[Page[dict]]:
+        params = {"status": status, "limit": limit, "offset": offset, "after": after}
         data = yield from self.json(Call(method="GET", path=f"{job_path(job_id)}/results", params=params))
         return Page(total=data["total"], offset=offset, items=data["results"])
 

@@ -15,7 +15,7 @@ from kb_client import auth, errors, submission
 from kb_client.backoff import Backoff
 from kb_client.batching import Envelope
 from kb_client.config import ClientConfig, environment_options
-from kb_client.endpoints import Endpoints, Page
+from kb_client.endpoints import Endpoints, Page, ResultPosition
 from kb_client.models import Accepted, Job, KnowledgeBase
 from kb_client.polling import wait_all as wait_for_jobs
 from kb_client.protocol import Action, Done, Operation, Send, Sleep, step
@@ -95,7 +95,12 @@ class Client:
 
     def iter_results(self, job_id: str, *, status: str | None = None, page_size: int = 1000) -> Iterator[dict[str, Any]]:
         """Every per-record result of a finished job (`status="failed"` for the failures), page after page."""
-        return self._pages(lambda offset: self._endpoints.results(job_id, status=status, limit=page_size, offset=offset))
+        position: ResultPosition | None = ResultPosition()
+        while position is not None:
+            page = self._run(self._endpoints.results(
+                job_id, status=status, limit=page_size, offset=position.offset, after=position.after))
+            yield from page.items
+            position = position.past(page, page_size)
 
     def cancel_job(self, job_id: str) -> None:
         """Cancel a pending or processing job; `Conflict` if it has already finished."""

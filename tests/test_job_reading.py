@@ -42,6 +42,27 @@ def test_a_result_says_where_its_record_is_in_the_payload(service):
     assert [r["recordIndex"] for r in everything] == [3, 4]
 
 
+def test_results_page_by_position_after_the_last_record_index_seen(service):
+    kb = service.create_kb()
+    records = [{"id": f"r{i}", "content": "x" if i % 3 else ""} for i in range(8)]  # 0, 3 and 6 fail
+    job_id = service.run(kb, records)["id"]
+
+    def page(**params):
+        body = service.client.get(f"{JOBS}/{job_id}/results", params={"limit": 3, **params}).json()
+        return body["total"], [r["recordIndex"] for r in body["results"]]
+
+    assert page() == (8, [0, 1, 2])
+    assert page(after=2) == (8, [3, 4, 5])
+    assert page(after=5) == (8, [6, 7])
+    assert page(after=7) == (8, [])
+    assert page(after=1, offset=1) == (8, [3, 4, 5])
+    assert page(status="failed", after=0) == (3, [3, 6])
+    for bad in ("-1", "x", str(2**31)):
+        response = service.client.get(f"{JOBS}/{job_id}/results", params={"after": bad})
+        assert response.status_code == 400, response.text
+        assert [e["path"] for e in response.json()["errors"]] == ["after"]
+
+
 def test_include_payload_returns_the_submitted_data(service):
     kb = service.create_kb()
     data = {"records": [{"id": "a", "content": "x", "metadata": {"nested": [1, {"b": None}]}}]}

@@ -124,11 +124,14 @@ def test_a_jobs_failures_are_read_through_the_index_of_failures_alone(service):
         )
         connection.execute(text("ANALYZE job_results" if service.kind == "postgres" else "ANALYZE"))
     page_count, page_rows = results.page_statements(bindparam("job_id"), "failed", limit=20, offset=100)
-    for query in (page_count, page_rows, results.SAMPLE):
+    _, rows_after = results.page_statements(bindparam("job_id"), "failed", limit=20, offset=0, after=15_000)
+    for query in (page_count, page_rows, rows_after, results.SAMPLE):
         assert "ix_job_results_failed" in plan(service, query, job_id), query
     with transaction(service.runtime.sessions) as session:
         total, rows = results.page(session, job_id=job_id, status="failed", limit=3, offset=1)
         assert (total, [r.seq for r in rows]) == (200, [107, 207, 307])
+        total, rows = results.page(session, job_id=job_id, status="failed", limit=3, offset=0, after=19_807)
+        assert (total, [r.seq for r in rows]) == (200, [19_907])
         sample = results.sample(session, job_ids=[job_id], size=3)[job_id]
         assert [(r.status, r.seq) for r in sample] == [("failed", 7), ("failed", 107), ("failed", 207)]
 

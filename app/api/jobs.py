@@ -121,12 +121,19 @@ class JobController(Controller):
         status: FromQuery[Literal["success", "failed", "skipped"] | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
         offset: Offset = 0,
+        after: Annotated[int | None, QueryParameter(ge=0, le=results.MAX_RECORD_INDEX)] = None,
     ) -> schemas.ResultPage:
-        """Every per-record result of a job, in submission order, paged."""
+        """Every per-record result of a job, in submission order, paged.
+
+        `after` (the last `recordIndex` seen) pages by position rather than by count: each
+        page is a range scan as cheap as the first (an `offset` deep into a large job
+        counts its way there), and a result never shows up twice. A running job's batches
+        finish out of order, so a result can land behind the position reached: the
+        complete list is that of a finished job."""
         uuid = path_uuid(jobId, "Job")
         with transaction(runtime.sessions) as session:
             jobs.get(session, workspace_id=workspace_id, job_id=uuid)
-            total, rows = results.page(session, job_id=uuid, status=status, limit=limit, offset=offset)
+            total, rows = results.page(session, job_id=uuid, status=status, limit=limit, offset=offset, after=after)
         return schemas.ResultPage(total=total, limit=limit, offset=offset, results=[presenters.record_result(r) for r in rows])
 
     @delete("/jobs/{jobId:str}", status_code=HTTP_204_NO_CONTENT, sync_to_thread=True, responses=openapi.errors(404, 409))

@@ -74,18 +74,30 @@ def _first(*, failed: bool) -> Select[Any]:
 SAMPLE = union_all(_first(failed=True), _first(failed=False))
 
 
-def page(session: Session, *, job_id: UUID, status: str | None, limit: int, offset: int) -> tuple[int, list[JobResult]]:
-    count, rows = page_statements(job_id, status, limit=limit, offset=offset)
+# Positions are stored as int4.
+MAX_RECORD_INDEX = 2**31 - 1
+
+
+def page(
+    session: Session, *, job_id: UUID, status: str | None, limit: int, offset: int, after: int | None = None
+) -> tuple[int, list[JobResult]]:
+    count, rows = page_statements(job_id, status, limit=limit, offset=offset, after=after)
     return session.scalar(count) or 0, list(session.scalars(rows))
 
 
-def page_statements(job_id: Any, status: str | None, *, limit: Any, offset: Any) -> tuple[Select[Any], Select[Any]]:
+def page_statements(
+    job_id: Any, status: str | None, *, limit: Any, offset: Any, after: int | None = None
+) -> tuple[Select[Any], Select[Any]]:
     """A page's count and rows: a job's results, of one status if given, a failure named by
-    IS_FAILED so that both can use the index of failures."""
+    IS_FAILED so that both can use the index of failures. The count is of all of them;
+    `after` (a position) starts the rows past it, a range scan of the primary key."""
     where = [RESULTS.c.job_id == job_id]
     if status == FAILED:
         where.append(IS_FAILED)
     elif status is not None:
         where.append(RESULTS.c.status == status)
     count = select(func.count()).select_from(RESULTS).where(*where)
-    return count, select(JobResult).where(*where).order_by(JobResult.seq).limit(limit).offset(offset)
+    rows = select(JobResult).where(*where)
+    if after is not None:
+        rows = rows.where(RESULTS.c.seq > after)
+    return count, rows.order_by(JobResult.seq).limit(limit).offset(offset)

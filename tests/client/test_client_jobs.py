@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from kb_client import AsyncClient, Backoff, Client, Progress, errors
+from kb_client.endpoints import Page, ResultPosition
 from tests.client.records import articles
 
 FAST = Backoff(initial=0.05, maximum=0.2)
@@ -47,6 +48,31 @@ def test_failed_records_are_listed_across_every_page(client: Client, kb_id: str)
     assert sorted(r["sourceId"] for r in failed) == [f"bad-{i}" for i in range(7)]
     assert all("content" in r["error"] for r in failed)
     assert len(list(client.iter_results(job.id, page_size=3))) == 11
+
+
+def test_results_are_paged_by_position_in_order_whole_and_once(live_server, client: Client, kb_id: str) -> None:
+    job = client.wait(client.submit_job(kb_id, {"records": articles(7)}).job_id, polling=FAST)
+    listed = [r["recordIndex"] for r in client.iter_results(job.id, page_size=3)]
+    assert listed == list(range(7))
+    assert [r["recordIndex"] for r in client.iter_results(job.id, page_size=7)] == list(range(7))
+
+    async def in_async() -> list[int]:
+        async with AsyncClient(live_server.url, **live_server.credentials) as kb:
+            return [r["recordIndex"] async for r in kb.iter_results(job.id, page_size=2)]
+
+    assert asyncio.run(in_async()) == list(range(7))
+
+
+def test_results_of_a_server_without_positions_are_paged_by_offset() -> None:
+    """A client newer than its server: results without `recordIndex` go by offset and total."""
+    first = ResultPosition()
+    old = Page(total=5, offset=0, items=[{"sourceId": "a"}, {"sourceId": "b"}])
+    assert first.past(old, 2) == ResultPosition(offset=2)
+    assert ResultPosition(offset=4).past(Page(total=5, offset=4, items=[{"sourceId": "e"}]), 2) is None
+    new = Page(total=5, offset=0, items=[{"recordIndex": 0}, {"recordIndex": 3}])
+    assert first.past(new, 2) == ResultPosition(after=3)
+    assert ResultPosition(after=3).past(Page(total=5, offset=0, items=[{"recordIndex": 4}]), 2) is None
+    assert ResultPosition(after=4).past(Page(total=5, offset=0, items=[]), 2) is None
 
 
 def test_wait_raises_job_failed_with_the_servers_reason(live_server, client: Client, kb_id: str) -> None:
