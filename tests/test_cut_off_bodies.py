@@ -174,9 +174,9 @@ def _send_in_pieces(
 
 @pytest.fixture
 def impatient(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    """A live server waiting 1 s for each part of a body; made before caplog, whose
+    """A live server waiting 2 s for each part of a body; made before caplog, whose
     handler the app's logging setup would otherwise remove."""
-    with running(tmp_path, body_idle_timeout_seconds=1) as server:
+    with running(tmp_path, body_idle_timeout_seconds=2) as server:
         yield server
 
 
@@ -193,15 +193,16 @@ def test_a_body_that_stops_arriving_is_a_408_and_the_connection_is_closed(impati
     assert b"connection: close" in head.lower()
     error = json.loads(content)
     assert (error["statusCode"], error["error"], error["path"]) == (408, "Request Timeout", JOBS)
-    assert error["message"] == "The request body stopped arriving for 1 s after 40 bytes; send it again"
-    assert 0.9 < waited < 10
+    assert error["message"] == "The request body stopped arriving for 2 s after 40 bytes; send it again"
+    assert 1.9 < waited < 15
     assert any("stopped arriving after 40 bytes" in r.getMessage() for r in caplog.records), [r.getMessage() for r in caplog.records]
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert httpx.get(f"{url}{JOBS}", headers=auth).json()["total"] == 0
 
     # The wait is for each part of the body, not for the whole of it.
-    pieces = [body[:40], body[40:80], body[80:]]
-    answer, _ = _send_in_pieces(url, auth, pieces, declared=len(body), pause=0.6)
+    pieces = [body[i : i + 15] for i in range(0, len(body), 15)]
+    assert len(pieces) >= 8  # 0.3 s apart: longer than the wait in all, far under it each
+    answer, _ = _send_in_pieces(url, auth, pieces, declared=len(body), pause=0.3)
     assert answer.startswith(b"HTTP/1.1 202 "), answer
 
 

@@ -344,6 +344,7 @@ def fail_job(session: Session, *, job_id: UUID, reason: str) -> bool:
 
 def _write(session: Session, *, job_id: UUID, seq: int, claim: Claim, decision: Decision) -> list[Outcome]:
     _locate(decision, job_id=job_id, seq=seq)
+    _lock_first(session, claim, decision)
     kept = _drop_converted_alike(session, claim, decision)
     # Sorted so that concurrent jobs on one knowledge base lock entry rows in the same order.
     writes = sorted(decision.writes, key=lambda w: w.record.source_id)
@@ -371,6 +372,26 @@ def _write(session: Session, *, job_id: UUID, seq: int, claim: Claim, decision: 
     return outcomes
 
 
+def _lock_first(session: Session, claim: Claim, decision: Decision) -> None:
+    """Lock, in one pass in source id order, the entries a batch would otherwise lock in
+    several statements (upsert, delete, refresh), or compare before writing.
+
+    Each statement locks its own rows in source id order, but two statements make two
+    passes, which another batch's can cross: A upserts s1, B upserts s2, then A's
+    refresh waits for s2 and B's for s1, a deadlock. And an entry compared with a
+    converted document (`_drop_converted_alike`) must not change before this
+    transaction ends, or a job applied later would lose its update to one found alike.
+    A batch of one kind of write (a first load's, an unchanged re-run's) needs no pass."""
+    several_statements = sum(map(bool, (decision.writes, decision.deletes, decision.refreshes))) > 1
+    # A refresh alone still needs it: its UPDATE … FROM locks rows in whatever order its plan reads them.
+    compared = any(w.entry_hash is not None for w in decision.writes)
+    if not (several_statements or decision.refreshes or compared):
+        return
+    source_ids = [w.record.source_id for w in decision.writes] + [d.source_id for d in decision.deletes]
+    source_ids += [r.source_id for r in decision.refreshes if r.source_id is not None]
+    entry_writes.lock(session, knowledge_base_id=claim.knowledge_base_id, source_ids=source_ids)
+
+
 def _drop_converted_alike(session: Session, claim: Claim, decision: Decision) -> list[Outcome]:
     """Skip the updates whose raw item changed but whose entry comes out as stored.
 
@@ -379,7 +400,8 @@ def _drop_converted_alike(session: Session, claim: Claim, decision: Decision) ->
     nothing (markup, whitespace, attribute order): written, such an entry took version
     + 1 and was reported updated with the same content. The stored entry is compared as
     a normalized record, in the transaction that would write it, and kept; its source
-    hash is refreshed, so the same raw item is skipped unread next time."""
+    hash is refreshed, so the same raw item is skipped unread next time. The entries
+    are locked (`_lock_first`) before they are read."""
     candidates = {w.record.source_id: w for w in decision.writes if w.entry_hash is not None}
     if not candidates:
         return []
@@ -392,7 +414,7 @@ def _drop_converted_alike(session: Session, claim: Claim, decision: Decision) ->
         alike.add(source_id)
         kept.append(Outcome(seq=write.seq, source_id=source_id, status=SKIPPED, action=UNCHANGED, entry_id=entry_id, detail="content unchanged"))
         if write.source_hash is not None:
-            decision.refreshes.append(Refresh(entry_id, stored_hash, write.source_hash, write.seq, write.location))
+            decision.refreshes.append(Refresh(entry_id, stored_hash, write.source_hash, write.seq, write.location, source_id))
     decision.writes = [w for w in decision.writes if w.record.source_id not in alike]
     return kept
 

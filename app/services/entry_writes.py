@@ -70,6 +70,14 @@ def stored_hashes(session: Session, *, knowledge_base_id: UUID, source_ids: Iter
     return found
 
 
+def lock(session: Session, *, knowledge_base_id: UUID, source_ids: Iterable[str]) -> None:
+    """Lock the existing entries among `source_ids` in source id order, the order every
+    statement of a batch locks its rows in. SQLite has nothing to do: a writing
+    transaction there holds the whole database from its start (BEGIN IMMEDIATE)."""
+    if postgres_writes.on_postgres(session):
+        postgres_writes.lock_entries(session, knowledge_base_id=knowledge_base_id, source_ids=sorted(set(source_ids)))
+
+
 def stored_entries(session: Session, *, knowledge_base_id: UUID, source_ids: Iterable[str]) -> dict[str, tuple[UUID, str, Record]]:
     """source id → (entry id, content hash, the entry as a Record) for those that exist."""
     ids = list(set(source_ids))
@@ -114,11 +122,11 @@ def upsert(
 def refresh_source_hashes(session: Session, *, refreshes: list[Refresh]) -> None:
     """Store the fingerprints of entries a batch found unchanged by content only; nothing
     else of the entry (version, updated_at) changes, and an entry whose content another
-    job changed meanwhile keeps its own. In entry id order, so batches refreshing the same
-    entries lock them in one order."""
+    job changed meanwhile keeps its own. In source id order, as every batch's statements
+    lock their rows (refreshes made without one, by entry id)."""
     if not refreshes:
         return
-    refreshes = sorted(refreshes, key=lambda r: r.entry_id)
+    refreshes = sorted(refreshes, key=lambda r: (r.source_id or "", str(r.entry_id)))
     if postgres_writes.on_postgres(session):
         postgres_writes.refresh_source_hashes(session, refreshes=refreshes)
         return

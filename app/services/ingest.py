@@ -83,6 +83,8 @@ class Refresh(NamedTuple):
     source_hash: str
     seq: int | None = None
     location: Location | None = None
+    # The entry's source id: what orders the rows a batch locks (app/services/batches.py).
+    source_id: str | None = None
 
 
 # Where an entry's raw record is stored, and its fingerprint: all four set, or all four NULL.
@@ -159,7 +161,7 @@ def triage(lines: list[Line], existing: Mapping[str, Stored]) -> tuple[Decision,
             if stored.record_hash != line.fingerprint and not line.referred:
                 # Entries written before they located their records (or whose fingerprint
                 # another release's worker set): this batch's own line holds the record.
-                decision.refreshes.append(Refresh(stored.entry_id, stored.content_hash, line.fingerprint, line.seq))
+                decision.refreshes.append(Refresh(stored.entry_id, stored.content_hash, line.fingerprint, line.seq, source_id=source_id))
         else:
             unread.add(line.seq)
     return decision, unread
@@ -212,7 +214,7 @@ def _decide_write(
         if stored is not None and stored.content_hash == digest:
             decision.outcomes.append(_skip(item.seq, source_id, existing, "content unchanged"))
             if source_hash is not None and stored.source_hash != source_hash:
-                decision.refreshes.append(Refresh(stored.entry_id, stored.content_hash, source_hash, item.seq))
+                decision.refreshes.append(Refresh(stored.entry_id, stored.content_hash, source_hash, item.seq, source_id=source_id))
             return
         entry_hash = None
         if record is None:
