@@ -21,8 +21,7 @@ from sqlalchemy import select
 from adapters.base import Record
 from app.db import transaction
 from app.models import DEFAULT_WORKSPACE_ID, Entry
-from app.services import batches, entry_writes
-from app.services.batches import Claim
+from app.services import batch_writes, entry_writes
 from app.services.hashing import content_hash
 from app.services.ingest import Decision, Write
 
@@ -40,16 +39,13 @@ def changed(source_id: str, content: str, raw_hash: str) -> Write:
 
 
 def alike(source_id: str, content: str, raw_hash: str) -> Write:
-    """A document whose raw hash changed but which converts to `content` (app/services/batches.py: _drop_converted_alike)."""
+    """A document whose raw hash changed but which converts to `content` (app/services/batch_writes.py: _drop_converted_alike)."""
     converted = record(source_id, content)
     return Write(seq=1, record=converted, content_hash=raw_hash, source_hash=f"src-{raw_hash}", entry_hash=content_hash(converted.as_dict()))
 
 
-def claim(kb: str) -> Claim:
-    return Claim(
-        workspace_id=DEFAULT_WORKSPACE_ID, knowledge_base_id=UUID(kb), adapter_type="content-hub", adapter_version="1",
-        options={}, manifest=None, attempts=1,
-    )  # fmt: skip
+def write(session, kb: str, decision: Decision):  # type: ignore[no-untyped-def]
+    return batch_writes.write(session, job_id=uuid4(), seq=0, workspace_id=DEFAULT_WORKSPACE_ID, knowledge_base_id=UUID(kb), decision=decision)
 
 
 def store(service, kb: str, *contents: tuple[str, str]) -> None:
@@ -103,7 +99,8 @@ def test_an_entry_found_alike_stays_locked_until_the_batch_commits(service, monk
 
     monkeypatch.setattr(entry_writes, "upsert", upsert_after_the_other_job_tried)
     with transaction(service.runtime.sessions) as session:
-        (result,) = batches._write(session, job_id=uuid4(), seq=0, claim=claim(kb), decision=Decision(writes=[alike("b", "X", "new-raw")]))
+        decision = Decision(writes=[alike("b", "X", "new-raw")])
+        (result,) = write(session, kb, decision)
         assert (result.status, result.detail) == ("skipped", "content unchanged")
         assert not other_job_done.is_set(), "the other job's update did not wait for the batch"
     updating.join(timeout=30)
@@ -135,7 +132,7 @@ def test_two_batches_crossing_updates_and_refreshes_do_not_deadlock(service, mon
     def run(name: str) -> None:
         try:
             with transaction(service.runtime.sessions) as session:
-                batches._write(session, job_id=uuid4(), seq=0, claim=claim(kb), decision=decisions[name])
+                write(session, kb, decisions[name])
         except BaseException as error:  # noqa: BLE001 - reported below
             errors[name] = error
 

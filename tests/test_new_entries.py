@@ -19,9 +19,8 @@ from sqlalchemy import select, text
 from adapters.base import Record
 from app.db import transaction
 from app.models import DEFAULT_WORKSPACE_ID, Entry
-from app.services import batches, entry_writes, postgres_writes
+from app.services import batch_writes, entry_writes, postgres_writes
 from app.services.batch_records import Location
-from app.services.batches import Claim
 from app.services.ingest import Decision, Write
 
 ENTRIES = Entry.__table__
@@ -164,13 +163,12 @@ def test_a_write_another_job_made_meanwhile_is_reported_skipped_with_its_entry(s
     skipped record's result does (it was `entryId: null`)."""
     kb = service.create_kb()
     earlier = apply(service, kb, [write("same", "kept", new=False)], uuid4())
-    claim = Claim(
-        workspace_id=DEFAULT_WORKSPACE_ID, knowledge_base_id=UUID(kb), adapter_type="generic-json", adapter_version="1",
-        options={}, manifest=None, attempts=1,
-    )  # fmt: skip
     decision = Decision(writes=[write("same", "kept", new=True), write("fresh", "x", new=True, seq=1)])
     with transaction(service.runtime.sessions) as session:
-        outcomes = {o.source_id: o for o in batches._write(session, job_id=uuid4(), seq=0, claim=claim, decision=decision)}
+        written = batch_writes.write(
+            session, job_id=uuid4(), seq=0, workspace_id=DEFAULT_WORKSPACE_ID, knowledge_base_id=UUID(kb), decision=decision
+        )
+        outcomes = {o.source_id: o for o in written}
 
     assert (outcomes["same"].status, outcomes["same"].action, outcomes["same"].detail) == ("skipped", "unchanged", "content unchanged")
     assert outcomes["same"].entry_id == earlier["same"][0]

@@ -64,7 +64,7 @@ class Write:
     # The normalized record's hash, set when `content_hash` is the adapter's own
     # fingerprint of the raw item (content-hub's raw HTML) and an entry exists: the raw
     # item changed, but if the entry it converts to is the stored one, nothing is written
-    # (app/services/batches.py), as the content hash of the normalized record would say.
+    # (app/services/batch_writes.py), as the content hash of the normalized record would say.
     entry_hash: str | None = None
 
 
@@ -83,7 +83,7 @@ class Refresh(NamedTuple):
     source_hash: str
     seq: int | None = None
     location: Location | None = None
-    # The entry's source id: what orders the rows a batch locks (app/services/batches.py).
+    # The entry's source id: what orders the rows a batch locks (app/services/batch_writes.py).
     source_id: str | None = None
 
 
