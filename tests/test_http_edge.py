@@ -1,7 +1,16 @@
 """Cross-cutting HTTP behaviour: errors in our JSON shape, health probes, request ids, OpenAPI."""
 
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
 import pytest
+from litestar.testing import TestClient
 from sqlalchemy import text
+
+from app.main import create_app
+from tests import services
 
 REQUIRED_ERROR_FIELDS = {"statusCode", "error", "message", "timestamp", "path"}
 
@@ -95,3 +104,45 @@ def test_openapi_documents_every_endpoint(service):
     assert {"202", "400", "404", "413"} <= set(submit["responses"])
     job_schema = schema["components"]["schemas"]["JobPublic"]
     assert {"id", "status", "data", "result", "started_at", "completed_at"} <= set(job_schema["properties"])
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A port that takes connections and never answers on them."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def take() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except TimeoutError:
+                pass
+
+    taking = threading.Thread(target=take, daemon=True)
+    taking.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    taking.join(timeout=5)
+    for connection in held:
+        connection.close()
+    listener.close()
+
+
+def test_ready_answers_within_two_seconds_when_the_broker_takes_connections_but_never_answers(postgres, silent_server):
+    """Redis's client waits 5 s, as long as compose's probe waits for /ready: the probe
+    saw a timeout, not this 503 saying which part is down."""
+    url = postgres.create()
+    try:
+        settings = services.postgres_settings(url, redis_url=f"redis://127.0.0.1:{silent_server}/9")
+        with TestClient(create_app(settings)) as client:
+            started = time.monotonic()
+            response = client.get("/ready")
+            took = time.monotonic() - started
+        assert response.status_code == 503
+        assert response.json()["checks"] == {"database": "ok", "broker": "unavailable: no answer within 2 s"}
+        assert took < 4
+    finally:
+        postgres.drop(url)
