@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DisconnectionError
@@ -12,6 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.settings import Settings
 
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # An execution option of `reading` connections: on SQLite they begin deferred (_configure_sqlite).
 _READ_ONLY = "kbi_read_only"
@@ -95,6 +100,29 @@ def transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any exception."""
     with sessions.begin() as session:
         yield session
+
+
+def deadlocked(error: BaseException) -> bool:
+    """PostgreSQL chose this transaction to end a deadlock (SQLSTATE 40P01), raised through
+    SQLAlchemy or by psycopg itself (statements run on the driver's connection)."""
+    return "40P01" in (getattr(error, "sqlstate", None), getattr(getattr(error, "orig", None), "sqlstate", None))
+
+
+def retrying_deadlocks(sessions: sessionmaker[Session], work: Callable[[Session], T], *, attempts: int = 4) -> T:
+    """`work` in a transaction, run again from the start when PostgreSQL ends it to break
+    a deadlock: two transactions locking rows in crossing orders, one of them rolled back
+    whole, so running it again is as safe as running it once. Only the last deadlock
+    is raised; the sleeps (up to ~0.1 s, growing, jittered) let the other transaction finish."""
+    for attempt in range(attempts):
+        try:
+            with transaction(sessions) as session:
+                return work(session)
+        except Exception as error:
+            if not deadlocked(error) or attempt == attempts - 1:
+                raise
+            log.info("deadlock with another transaction; running this one again (attempt %d)", attempt + 2)
+            time.sleep(random.uniform(0.01, 0.03) * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 @contextmanager

@@ -1,9 +1,8 @@
 """Applying a batch's decision to its knowledge base's entries, in the batch's transaction.
 
 Upserts, deletes and fingerprint refreshes, each one statement locking its rows in source
-id order (a pass locking them all first when there are several); content-hub documents
-whose conversion comes out as their stored entry are kept as they are. Returns each
-record's outcome, the entry it names included.
+id order; content-hub documents whose conversion comes out as their stored entry are kept
+as they are. Returns each record's outcome, the entry it names included.
 """
 
 from __future__ import annotations
@@ -25,21 +24,23 @@ from app.services.ingest import (
     Decision,
     Outcome,
     Refresh,
+    Write,
 )
 
 
 def write(session: Session, *, job_id: UUID, seq: int, workspace_id: UUID, knowledge_base_id: UUID, decision: Decision) -> list[Outcome]:
-    """Apply a batch's writes, deletes and refreshes; the outcome of each."""
+    """Apply a batch's writes, deletes and refreshes; the outcome of each. What it changes
+    of `decision` (where records are stored) comes out the same every time, so that a
+    transaction rolled back (a deadlock) can apply it again."""
     _locate(decision, job_id=job_id, seq=seq)
-    _lock_first(session, knowledge_base_id, decision)
-    kept = _drop_converted_alike(session, knowledge_base_id, decision)
+    writes, alike, refreshes = _drop_converted_alike(session, knowledge_base_id, decision.writes, decision.refreshes)
     # Sorted so that concurrent jobs on one knowledge base lock entry rows in the same order.
-    writes = sorted(decision.writes, key=lambda w: w.record.source_id)
+    writes.sort(key=lambda w: w.record.source_id)
     written = entry_writes.upsert(
         session, workspace_id=workspace_id, knowledge_base_id=knowledge_base_id, job_id=job_id, writes=writes
     )
     removed = entry_writes.remove(session, knowledge_base_id=knowledge_base_id, deletes=decision.deletes)
-    entry_writes.refresh_source_hashes(session, refreshes=decision.refreshes)
+    entry_writes.refresh_source_hashes(session, refreshes=refreshes)
     unwritten = _entries_written_meanwhile(session, knowledge_base_id, [w.record.source_id for w in writes if w.record.source_id not in written])
     outcomes = []
     for w in writes:
@@ -50,7 +51,7 @@ def write(session: Session, *, job_id: UUID, seq: int, workspace_id: UUID, knowl
         else:
             entry_id = unwritten.get(source_id)
             outcomes.append(Outcome(seq=w.seq, source_id=source_id, status=SKIPPED, action=UNCHANGED, entry_id=entry_id, detail="content unchanged"))
-    outcomes += kept
+    outcomes += alike
     for d in decision.deletes:
         if d.source_id in removed:
             outcomes.append(Outcome(seq=d.seq, source_id=d.source_id, status=SUCCESS, action=DELETED, entry_id=removed[d.source_id]))
@@ -59,51 +60,35 @@ def write(session: Session, *, job_id: UUID, seq: int, workspace_id: UUID, knowl
     return outcomes
 
 
-def _lock_first(session: Session, knowledge_base_id: UUID, decision: Decision) -> None:
-    """Lock, in one pass in source id order, the entries a batch would otherwise lock in
-    several statements (upsert, delete, refresh), or compare before writing.
-
-    Each statement locks its own rows in source id order, but two statements make two
-    passes, which another batch's can cross: A upserts s1, B upserts s2, then A's
-    refresh waits for s2 and B's for s1, a deadlock. And an entry compared with a
-    converted document (`_drop_converted_alike`) must not change before this
-    transaction ends, or a job applied later would lose its update to one found alike.
-    A batch of one kind of write (a first load's, an unchanged re-run's) needs no pass."""
-    several_statements = sum(map(bool, (decision.writes, decision.deletes, decision.refreshes))) > 1
-    # A refresh alone still needs it: its UPDATE … FROM locks rows in whatever order its plan reads them.
-    compared = any(w.entry_hash is not None for w in decision.writes)
-    if not (several_statements or decision.refreshes or compared):
-        return
-    source_ids = [w.record.source_id for w in decision.writes] + [d.source_id for d in decision.deletes]
-    source_ids += [r.source_id for r in decision.refreshes if r.source_id is not None]
-    entry_writes.lock(session, knowledge_base_id=knowledge_base_id, source_ids=source_ids)
-
-
-def _drop_converted_alike(session: Session, knowledge_base_id: UUID, decision: Decision) -> list[Outcome]:
-    """Skip the updates whose raw item changed but whose entry comes out as stored.
+def _drop_converted_alike(
+    session: Session, knowledge_base_id: UUID, writes: list[Write], refreshes: list[Refresh]
+) -> tuple[list[Write], list[Outcome], list[Refresh]]:
+    """The writes left once the updates whose raw item changed but whose entry comes out
+    as stored are dropped; the outcomes of those; the refreshes with theirs added.
 
     An adapter that hashes its raw items (content-hub: the HTML, before converting it)
     sees a changed item whenever the export does, also when the change converts to
     nothing (markup, whitespace, attribute order): written, such an entry took version
     + 1 and was reported updated with the same content. The stored entry is compared as
-    a normalized record, in the transaction that would write it, and kept; its source
-    hash is refreshed, so the same raw item is skipped unread next time. The entries
-    are locked (`_lock_first`) before they are read."""
-    candidates = {w.record.source_id: w for w in decision.writes if w.entry_hash is not None}
+    a normalized record and kept; its source hash is refreshed, so the same raw item is
+    skipped unread next time. As for any skipped record, the entry is compared as this
+    batch reads it: a job changing it meanwhile is applied after this one, and the
+    refresh, guarded by the content hash read, then leaves it alone."""
+    candidates = {w.record.source_id: w for w in writes if w.entry_hash is not None}
     if not candidates:
-        return []
+        return list(writes), [], refreshes
     stored = entry_writes.stored_entries(session, knowledge_base_id=knowledge_base_id, source_ids=candidates)
-    kept, alike = [], set()
+    alike: list[Outcome] = []
+    refreshes = list(refreshes)
     for source_id, (entry_id, stored_hash, entry) in stored.items():
         write = candidates[source_id]
         if content_hash(entry.as_dict()) != write.entry_hash:
             continue
-        alike.add(source_id)
-        kept.append(Outcome(seq=write.seq, source_id=source_id, status=SKIPPED, action=UNCHANGED, entry_id=entry_id, detail="content unchanged"))
+        alike.append(Outcome(seq=write.seq, source_id=source_id, status=SKIPPED, action=UNCHANGED, entry_id=entry_id, detail="content unchanged"))
         if write.source_hash is not None:
-            decision.refreshes.append(Refresh(entry_id, stored_hash, write.source_hash, write.seq, write.location, source_id))
-    decision.writes = [w for w in decision.writes if w.record.source_id not in alike]
-    return kept
+            refreshes.append(Refresh(entry_id, stored_hash, write.source_hash, write.seq, write.location, source_id))
+    kept_ids = {o.source_id for o in alike}
+    return [w for w in writes if w.record.source_id not in kept_ids], alike, refreshes
 
 
 def _entries_written_meanwhile(session: Session, knowledge_base_id: UUID, source_ids: list[str]) -> dict[str, UUID]:
@@ -118,7 +103,8 @@ def _entries_written_meanwhile(session: Session, knowledge_base_id: UUID, source
 
 def _locate(decision: Decision, *, job_id: UUID, seq: int) -> None:
     """Where each fingerprinted record written or refreshed is stored: this batch's own
-    line, or the line of an earlier job it refers to (never a reference: app/services/batch_records.py)."""
+    line, or the line of an earlier job it refers to (never a reference:
+    app/services/batch_records.py). Set in place, the same each time it is applied."""
     for w in decision.writes:
         if w.source_hash is not None:
             w.location = decision.locations.get(w.seq) or Location(job_id, seq, w.seq)

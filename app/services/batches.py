@@ -22,7 +22,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters import Registry, UnknownAdapter
-from app.db import transaction
+from app.db import retrying_deadlocks, transaction
 from app.models import ACTIVE_STATUSES, Job, JobBatch, JobStatus
 from adapters.base import Adapter
 from app.services import batch_contents, batch_records, batch_writes, entry_writes, manifests, record_sources, results
@@ -142,8 +142,12 @@ def run_batch(
             decision = _decide_reading_all(sessions, job_id=job_id, seq=seq, claim=started.claim, adapter=started.adapter, limits=limits)
         else:
             decision = _decide_unread(sessions, started, limits)
-        with transaction(sessions) as session:
-            return apply_batch(session, job_id=job_id, seq=seq, claim=started.claim, decision=decision)
+        # Jobs writing one knowledge base at once can lock its entries in crossing orders
+        # (one batch's upsert, then its refresh, against another's): rolled back whole,
+        # the apply runs again at once, without costing the batch one of its attempts.
+        return retrying_deadlocks(
+            sessions, lambda session: apply_batch(session, job_id=job_id, seq=seq, claim=started.claim, decision=decision)
+        )
     except _Abandoned as reason:
         return f"abandoned: {reason}"
 

@@ -70,14 +70,6 @@ def stored_hashes(session: Session, *, knowledge_base_id: UUID, source_ids: Iter
     return found
 
 
-def lock(session: Session, *, knowledge_base_id: UUID, source_ids: Iterable[str]) -> None:
-    """Lock the existing entries among `source_ids` in source id order, the order every
-    statement of a batch locks its rows in. SQLite has nothing to do: a writing
-    transaction there holds the whole database from its start (BEGIN IMMEDIATE)."""
-    if postgres_writes.on_postgres(session):
-        postgres_writes.lock_entries(session, knowledge_base_id=knowledge_base_id, source_ids=sorted(set(source_ids)))
-
-
 def stored_entries(session: Session, *, knowledge_base_id: UUID, source_ids: Iterable[str]) -> dict[str, tuple[UUID, str, Record]]:
     """source id → (entry id, content hash, the entry as a Record) for those that exist."""
     ids = list(set(source_ids))

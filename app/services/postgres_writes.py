@@ -95,15 +95,6 @@ _ENTRY_TYPES = (
     "text", "text", "text", "uuid", "int4", "int4", "int4", "uuid", "timestamptz", "timestamptz",
 )  # fmt: skip
 
-_LOCK = """
-SELECT x.id FROM unnest(%(source_ids)b::text[]) WITH ORDINALITY AS w(source_id, n)
-CROSS JOIN LATERAL (
-    SELECT id FROM entries
-    WHERE knowledge_base_id = %(knowledge_base_id)b AND source_id = w.source_id LIMIT 1 FOR UPDATE
-) AS x
-ORDER BY w.n
-"""
-
 # The same probes, each locking its row as it finds it (in the order of the ids given,
 # sorted by the caller like the upserts' rows); found by id, the DELETE alone would lock
 # rows in their order on disk and could deadlock with another job's upsert.
@@ -158,11 +149,6 @@ def _connection(session: Session | Connection) -> psycopg.Connection:
 def stored_hashes(session: Session, *, knowledge_base_id: UUID, source_ids: list[str]) -> dict[str, Stored]:
     rows = _connection(session).execute(_STORED_HASHES, {"knowledge_base_id": knowledge_base_id, "source_ids": source_ids})
     return {source_id: Stored(*stored) for source_id, *stored in rows}
-
-
-def lock_entries(session: Session, *, knowledge_base_id: UUID, source_ids: list[str]) -> None:
-    """Lock the existing entries among `source_ids`, one at a time in the order given."""
-    _connection(session).execute(_LOCK, {"knowledge_base_id": knowledge_base_id, "source_ids": source_ids})
 
 
 def stored_entries(session: Session, *, knowledge_base_id: UUID, source_ids: list[str]) -> list[tuple]:
