@@ -59,7 +59,8 @@ def _records_of(client: Client, job_id: str, rows: Iterable[dict[str, Any]], out
     results have no position, by source id (generic-json's `id`).
 
     Of records sharing an id, the last is the one the job wrote, or failed on: the earlier
-    ones were skipped as superseded, and resubmitting one of those would bring back stale content."""
+    ones were skipped as superseded and are left out, since resubmitting one of those
+    would bring back stale content."""
     job = client.get_job(job_id, include_payload=True)
     if job.adapter_type != "generic-json":
         raise click.UsageError(f"--records knows generic-json jobs only; job {job_id} used {job.adapter_type}")
@@ -68,14 +69,18 @@ def _records_of(client: Client, job_id: str, rows: Iterable[dict[str, Any]], out
     for record in submitted:
         if isinstance(record, dict) and isinstance(record.get("id"), (str, int)) and not isinstance(record.get("id"), bool):
             by_id[str(record["id"]).strip()] = record
-    unmatched = 0
+    unmatched = superseded = 0
     for row in rows:
         index = row.get("recordIndex")
-        if isinstance(index, int) and 0 <= index < len(submitted):
+        if (row.get("detail") or "").startswith("superseded"):
+            superseded += 1  # the record that superseded it has a result of its own
+        elif isinstance(index, int) and 0 <= index < len(submitted):
             yield submitted[index]
         elif (record := by_id.get(row.get("sourceId") or "")) is not None:
             yield record
         else:
             unmatched += 1
+    if superseded:
+        output.note(f"{superseded} results are of records superseded by a later one with the same id; left out")
     if unmatched:
         output.note(f"{unmatched} results match no submitted record (see the CSV for them)")

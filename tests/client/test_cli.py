@@ -162,6 +162,17 @@ def test_the_records_of_failed_results_are_the_ones_that_failed_when_ids_repeat(
     assert [json.loads(line) for line in result.stdout.splitlines()] == [{"id": "dup", "content": 7}]
 
 
+def test_superseded_records_are_left_out_of_the_records_of_results(kbi_run, client: Client, kb_id) -> None:
+    """Resubmitting one would bring back the content its job replaced."""
+    job_id = client.submit_job(kb_id, {"records": [{"id": "dup", "content": "old"}, {"id": "dup", "content": "new"}]}).job_id
+    client.wait(job_id)
+    result = kbi_run("results", job_id, "--records")
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [{"id": "dup", "content": "new"}]
+    assert "1 results are of records superseded" in result.stderr
+    skipped = kbi_run("results", job_id, "--status", "skipped", "--records")
+    assert skipped.stdout == ""
+
+
 def test_the_records_of_failed_results_include_those_without_a_usable_id(kbi_run, client: Client, kb_id) -> None:
     """Found by their position in the payload: matched by id, they were left out."""
     records = [{"id": "ok", "content": "x"}, {"content": "no id"}, {"id": True, "content": "bool id"}, {"id": "bad", "content": 1}]
