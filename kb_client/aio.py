@@ -89,9 +89,10 @@ class AsyncClient:
         while position is not None:
             page = await self._run(self._endpoints.results(
                 job_id, status=status, limit=page_size, offset=position.offset, after=position.after))
-            for item in page.items:
+            fresh = position.fresh(page)
+            for item in fresh:
                 yield item
-            position = position.past(page, page_size)
+            position = position.past(page, fresh)
 
     async def cancel_job(self, job_id: str) -> None:
         await self._run(self._endpoints.cancel_job(job_id))

@@ -38,20 +38,38 @@ class Page(Generic[T]):
 class ResultPosition:
     """Where the next page of a job's results starts: after the last record index seen
     (each page a cheap range scan, none repeated), or at an offset, from a server whose
-    results carry no `recordIndex`."""
+    results carry no `recordIndex` or which does not take `after` (it answers from the
+    start again). The last page is the first to bring nothing new: a page shorter than
+    asked for may only mean the server gives fewer per page."""
 
     after: int | None = None
     offset: int = 0
+    seen: int = 0
+    by_offset: bool = False
 
-    def past(self, page: Page[dict], limit: int) -> ResultPosition | None:
-        """The position after `page`, or None when it was the last."""
-        if not page.items:
+    def fresh(self, page: Page[dict]) -> list[dict]:
+        """The page's results not yet seen."""
+        if self.after is None:
+            return page.items
+        return [item for item in page.items if (index := _record_index(item)) is None or index > self.after]
+
+    def past(self, page: Page[dict], fresh: list[dict]) -> ResultPosition | None:
+        """The position after `page`, of which `fresh` were new, or None after the last page."""
+        seen = self.seen + len(fresh)
+        if not page.items or (self.by_offset and not fresh):
             return None
-        last = page.items[-1].get("recordIndex")
-        if isinstance(last, int) and not isinstance(last, bool):
-            return ResultPosition(after=last) if len(page.items) >= limit else None
-        following = page.next_offset
-        return ResultPosition(offset=following) if following is not None else None
+        if not fresh:  # answered from the start again: `after` not taken
+            return ResultPosition(offset=seen, seen=seen, by_offset=True)
+        last = _record_index(fresh[-1])
+        if last is not None and not self.by_offset:
+            return ResultPosition(after=last, seen=seen)
+        following = self.offset + len(page.items)
+        return ResultPosition(offset=following, seen=seen, by_offset=True) if following < page.total else None
+
+
+def _record_index(item: dict) -> int | None:
+    index = item.get("recordIndex")
+    return index if isinstance(index, int) and not isinstance(index, bool) else None
 
 
 def job_path(job_id: str) -> str:

@@ -99,8 +99,9 @@ class Client:
         while position is not None:
             page = self._run(self._endpoints.results(
                 job_id, status=status, limit=page_size, offset=position.offset, after=position.after))
-            yield from page.items
-            position = position.past(page, page_size)
+            fresh = position.fresh(page)
+            yield from fresh
+            position = position.past(page, fresh)
 
     def cancel_job(self, job_id: str) -> None:
         """Cancel a pending or processing job; `Conflict` if it has already finished."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -63,16 +65,42 @@ def test_results_are_paged_by_position_in_order_whole_and_once(live_server, clie
     assert asyncio.run(in_async()) == list(range(7))
 
 
-def test_results_of_a_server_without_positions_are_paged_by_offset() -> None:
-    """A client newer than its server: results without `recordIndex` go by offset and total."""
-    first = ResultPosition()
-    old = Page(total=5, offset=0, items=[{"sourceId": "a"}, {"sourceId": "b"}])
-    assert first.past(old, 2) == ResultPosition(offset=2)
-    assert ResultPosition(offset=4).past(Page(total=5, offset=4, items=[{"sourceId": "e"}]), 2) is None
-    new = Page(total=5, offset=0, items=[{"recordIndex": 0}, {"recordIndex": 3}])
-    assert first.past(new, 2) == ResultPosition(after=3)
-    assert ResultPosition(after=3).past(Page(total=5, offset=0, items=[{"recordIndex": 4}]), 2) is None
-    assert ResultPosition(after=4).past(Page(total=5, offset=0, items=[]), 2) is None
+def walk(pages_of: Callable[[ResultPosition], Page[dict]]) -> tuple[list[Any], list[ResultPosition]]:
+    """What a client's iter_results yields from a server answering `pages_of`, and the positions it asked for."""
+    seen, asked, position = [], [], ResultPosition()
+    while position is not None and len(asked) < 50:
+        asked.append(position)
+        page = pages_of(position)
+        fresh = position.fresh(page)
+        seen += fresh
+        position = position.past(page, fresh)
+    return seen, asked
+
+
+RESULTS = [{"recordIndex": i, "sourceId": f"r{i}"} for i in range(7)]
+
+
+def test_results_are_paged_whatever_the_server_makes_of_after_and_limit() -> None:
+    """A server taking `after`; one giving fewer than asked per page; one ignoring `after`
+    (an older release, or a proxy dropping it), which answered the first page for ever;
+    one whose results carry no position at all: every result once, in order."""
+
+    def taking_after(p: ResultPosition, per_page: int = 3) -> Page[dict]:
+        start = 0 if p.after is None else p.after + 1
+        return Page(total=7, offset=p.offset, items=RESULTS[start + p.offset : start + p.offset + per_page])
+
+    def ignoring_after(p: ResultPosition) -> Page[dict]:
+        return Page(total=7, offset=p.offset, items=RESULTS[p.offset : p.offset + 3])
+
+    def without_positions(p: ResultPosition) -> Page[dict]:
+        return Page(total=7, offset=p.offset, items=[{"sourceId": r["sourceId"]} for r in RESULTS[p.offset : p.offset + 3]])
+
+    seen, asked = walk(taking_after)
+    assert seen == RESULTS
+    assert [p.after for p in asked] == [None, 2, 5, 6]
+    assert walk(lambda p: taking_after(p, per_page=2))[0] == RESULTS
+    assert walk(ignoring_after)[0] == RESULTS
+    assert walk(without_positions)[0] == [{"sourceId": r["sourceId"]} for r in RESULTS]
 
 
 def test_wait_raises_job_failed_with_the_servers_reason(live_server, client: Client, kb_id: str) -> None:
