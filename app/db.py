@@ -22,6 +22,7 @@ T = TypeVar("T")
 _READ_ONLY = "kbi_read_only"
 # A pooled PostgreSQL connection idle for longer than this is pinged before the API uses it.
 API_PING_AFTER_IDLE_SECONDS = 1.0
+CONNECT_TIMEOUT_SECONDS = 10
 
 
 def make_engine(settings: Settings, *, ping: str = "always") -> Engine:
@@ -33,11 +34,13 @@ def make_engine(settings: Settings, *, ping: str = "always") -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         _configure_sqlite(engine)
         return engine
+    # libpq waits for ever for a server that takes the connection but never answers.
+    connect_args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
     if ping == "after-idle":
-        engine = create_engine(url, pool_size=10, max_overflow=10, pool_recycle=3600)
+        engine = create_engine(url, pool_size=10, max_overflow=10, pool_recycle=3600, connect_args=connect_args)
         _ping_after_idle(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, connect_args=connect_args)
 
 
 def _ping_after_idle(engine: Engine) -> None:

@@ -1,5 +1,6 @@
 """Cross-cutting HTTP behaviour: errors in our JSON shape, health probes, request ids, OpenAPI."""
 
+import asyncio
 import socket
 import threading
 import time
@@ -8,8 +9,12 @@ from collections.abc import Iterator
 import pytest
 from litestar.testing import TestClient
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
+from app import db
+from app.api import health
 from app.main import create_app
+from app.settings import Settings
 from tests import services
 
 REQUIRED_ERROR_FIELDS = {"statusCode", "error", "message", "timestamp", "path"}
@@ -146,3 +151,40 @@ def test_ready_answers_within_two_seconds_when_the_broker_takes_connections_but_
         assert took < 4
     finally:
         postgres.drop(url)
+
+
+def test_probes_of_a_check_that_never_answers_share_it(monkeypatch):
+    """Each probe used to leave a thread behind, holding a pooled connection for as long
+    as the server kept it (for ever, for a database without a client timeout): 25 probes,
+    25 threads and a pool run dry. Probes now wait on the one check still running."""
+    monkeypatch.setattr(health, "ANSWER_WITHIN_SECONDS", 0.2)
+    released = threading.Event()
+    started = []
+
+    def hung_check(_runtime: object) -> str:
+        started.append(1)
+        released.wait(timeout=30)
+        return "ok"
+
+    runtime = object()
+    answers = [asyncio.run(health._answer(health._running(runtime, "database", hung_check))) for _ in range(5)]  # type: ignore[arg-type]
+    assert answers == ["unavailable: no answer within 0.2 s"] * 5
+    assert len(started) == 1
+    released.set()
+    deadline = time.monotonic() + 10
+    while health._RUNNING and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert health._RUNNING == {}
+    assert asyncio.run(health._answer(health._running(runtime, "database", hung_check))) == "ok"
+    assert len(started) == 2
+
+
+def test_a_database_that_takes_connections_but_never_answers_is_given_up_on(silent_server, monkeypatch):
+    """libpq waited for ever: an API starting, or a probe, hung with it."""
+    monkeypatch.setattr(db, "CONNECT_TIMEOUT_SECONDS", 1)
+    engine = db.make_engine(Settings(database_url=f"postgresql://postgres@127.0.0.1:{silent_server}/none"))
+    started = time.monotonic()
+    with pytest.raises(OperationalError, match="timeout"), engine.connect():
+        pass
+    assert time.monotonic() - started < 5
+    engine.dispose()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 
-import anyio
 from litestar.di import NamedDependency
 from litestar import Response, get
 from sqlalchemy import text
@@ -21,28 +23,56 @@ def health() -> Health:
 
 
 # A server that takes connections but never answers holds a check for its client's own
-# timeout (redis-py: 5 s), as long as the probes that call /ready wait (compose: 5 s), which
-# then saw a timeout rather than this 503 naming what is down.
+# timeout (redis-py: 5 s; a database connection, longer), as long as the probes that call
+# /ready wait (compose: 5 s), which then saw a timeout rather than this 503 naming what is down.
 ANSWER_WITHIN_SECONDS = 2.0
+# The check of each kind still running, per runtime: a probe joins it rather than starting
+# another, so a hung server holds one thread (and one pooled connection) per check, not
+# one per probe until the pool and the threads run out.
+_RUNNING: dict[tuple[int, str], Future[str]] = {}
+_RUNNING_LOCK = threading.Lock()
 
 
 @get("/ready", tags=["health"])
 async def ready(runtime: NamedDependency[Runtime]) -> Response[Health]:
     """The database and the broker both answer, within ANSWER_WITHIN_SECONDS, checked at
     once; 503 otherwise (with which one failed)."""
-    checks = {"database": "", "broker": ""}
-
-    async def check(name: str, probe: Callable[[Runtime], str]) -> None:
-        checks[name] = f"unavailable: no answer within {ANSWER_WITHIN_SECONDS:g} s"
-        with anyio.move_on_after(ANSWER_WITHIN_SECONDS):
-            # A check given up on finishes on its thread, within its client's own timeout.
-            checks[name] = await anyio.to_thread.run_sync(probe, runtime, abandon_on_cancel=True)
-
-    async with anyio.create_task_group() as group:
-        group.start_soon(check, "database", _check_database)
-        group.start_soon(check, "broker", _check_broker)
+    database, broker = _running(runtime, "database", _check_database), _running(runtime, "broker", _check_broker)
+    answers = await asyncio.gather(_answer(database), _answer(broker))
+    checks = dict(zip(("database", "broker"), answers, strict=True))
     ok = all(v == "ok" for v in checks.values())
     return Response(Health(status="ok" if ok else "unavailable", checks=checks), status_code=200 if ok else 503)
+
+
+def _running(runtime: Runtime, name: str, check: Callable[[Runtime], str]) -> Future[str]:
+    """The check of this kind under way, started now unless one still is."""
+    key = (id(runtime), name)
+    with _RUNNING_LOCK:
+        if key in _RUNNING:
+            return _RUNNING[key]
+        future: Future[str] = Future()
+        _RUNNING[key] = future
+
+    def run() -> None:
+        try:
+            future.set_result(check(runtime))
+        except BaseException as error:  # noqa: BLE001 - handed to whoever waits
+            future.set_exception(error)
+        finally:
+            with _RUNNING_LOCK:
+                _RUNNING.pop(key, None)
+
+    threading.Thread(target=run, name=f"ready-{name}", daemon=True).start()
+    return future
+
+
+async def _answer(check: Future[str]) -> str:
+    """The check's answer, or why there is none; shielded, so that giving up on it here
+    leaves it to end for the next probe to read."""
+    try:
+        return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(check)), ANSWER_WITHIN_SECONDS)
+    except TimeoutError:
+        return f"unavailable: no answer within {ANSWER_WITHIN_SECONDS:g} s"
 
 
 def _check_database(runtime: NamedDependency[Runtime]) -> str:
