@@ -217,8 +217,11 @@ class HtmlConverter(MarkdownConverter):
         text = " ".join(text.split())
         if not text:
             return ""
-        if text.endswith("#"):
-            text = text[:-1] + "\\#"  # a trailing `#` run would be read as a closing sequence
+        # A trailing `#` run would be read as a closing sequence: escaped, unless it already
+        # is (an odd number of backslashes before it; escaped twice, it showed as `\#`).
+        body = text[:-1]
+        if text.endswith("#") and (len(body) - len(body.rstrip("\\"))) % 2 == 0:
+            text = body + "\\#"
         return f"\n\n{'#' * max(1, min(6, n))} {text}\n\n"
 
     def convert_br(self, el, text, parent_tags):

@@ -38,7 +38,7 @@ SHAPE_HELP = "must be [documents, metadata], a list of documents, or a list of [
 class ContentHubAdapter(Adapter):
     name = "content-hub"
     format = "content-hub-json"
-    version = "1.0.0"  # part of the fingerprint: bump it when conversion output changes
+    version = "1.0.1"  # part of the fingerprint: bump it when conversion output changes
 
     def parse_options(self, options: Mapping[str, Any] | None) -> dict[str, Any]:
         if options is None:

@@ -229,5 +229,5 @@ def test_adapters_lists_the_registry(service):
     # In the API document's order.
     assert adapters[:2] == [
         {"name": "generic-json", "format": "json", "version": "1.0.0"},
-        {"name": "content-hub", "format": "content-hub-json", "version": "1.0.0"},
+        {"name": "content-hub", "format": "content-hub-json", "version": "1.0.1"},
     ]

@@ -53,7 +53,7 @@ def test_adapter_is_registered_beside_generic_json() -> None:
     assert registry.get("content-hub").describe() == {
         "name": "content-hub",
         "format": "content-hub-json",
-        "version": "1.0.0",
+        "version": "1.0.1",
     }
     assert [a.name for a in registry][:2] == ["generic-json", "content-hub"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html as html_lib
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from adapters import html_to_markdown
@@ -93,6 +93,8 @@ documents = st.lists(block(), min_size=1, max_size=6).map("\n".join)
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(documents)
+@example("<p>alpha</p>\n<h1>#</h1>")  # escaped twice, the heading showed `\#`
+@example("<h1>a\\#</h1><h2>b ##</h2><h3>c\\</h3>")
 def test_generated_documents_render_back_to_the_same_structure_and_text(html: str) -> None:
     rendered = render(html_to_markdown(html))
     assert outline(rendered) == outline(html)
