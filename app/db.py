@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -34,13 +35,33 @@ def make_engine(settings: Settings, *, ping: str = "always") -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         _configure_sqlite(engine)
         return engine
-    # libpq waits for ever for a server that takes the connection but never answers.
-    connect_args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    connect_args = _libpq_defaults(url)
     if ping == "after-idle":
         engine = create_engine(url, pool_size=10, max_overflow=10, pool_recycle=3600, connect_args=connect_args)
         _ping_after_idle(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, connect_args=connect_args)
+
+
+# Unless DATABASE_URL or the PG* environment says otherwise: libpq waits for ever for a
+# server that takes the connection but never answers, and a connection whose server
+# vanished (packets dropped, not refused) waits on the kernel's retransmissions, ~15 min.
+# Keepalives every 10 s after 30 s idle, given up after 3 unanswered: about a minute.
+_LIBPQ_DEFAULTS = {
+    "connect_timeout": ("PGCONNECT_TIMEOUT", lambda: CONNECT_TIMEOUT_SECONDS),
+    "keepalives_idle": (None, lambda: 30),
+    "keepalives_interval": (None, lambda: 10),
+    "keepalives_count": (None, lambda: 3),
+}
+
+
+def _libpq_defaults(url: str) -> dict[str, object]:
+    given = make_url(url).query
+    return {
+        name: default()
+        for name, (variable, default) in _LIBPQ_DEFAULTS.items()
+        if name not in given and not (variable and os.environ.get(variable))
+    }
 
 
 def _ping_after_idle(engine: Engine) -> None:
@@ -111,20 +132,24 @@ def deadlocked(error: BaseException) -> bool:
     return "40P01" in (getattr(error, "sqlstate", None), getattr(getattr(error, "orig", None), "sqlstate", None))
 
 
-def retrying_deadlocks(sessions: sessionmaker[Session], work: Callable[[Session], T], *, attempts: int = 4) -> T:
+def retrying_deadlocks(sessions: sessionmaker[Session], work: Callable[[Session], T], *, what: str = "transaction", attempts: int = 4) -> T:
     """`work` in a transaction, run again from the start when PostgreSQL ends it to break
     a deadlock: two transactions locking rows in crossing orders, one of them rolled back
     whole, so running it again is as safe as running it once. Only the last deadlock
-    is raised; the sleeps (up to ~0.1 s, growing, jittered) let the other transaction finish."""
-    for attempt in range(attempts):
+    is raised; the sleeps (up to ~0.1 s, growing, jittered) let the other transaction finish.
+    `what` names the work in the log lines (which carry the job id of the context)."""
+    for attempt in range(1, attempts + 1):
         try:
             with transaction(sessions) as session:
                 return work(session)
         except Exception as error:
-            if not deadlocked(error) or attempt == attempts - 1:
+            if not deadlocked(error):
                 raise
-            log.info("deadlock with another transaction; running this one again (attempt %d)", attempt + 2)
-            time.sleep(random.uniform(0.01, 0.03) * (attempt + 1))
+            if attempt == attempts:
+                log.warning("%s: deadlocked with another transaction %d times; giving up", what, attempts)
+                raise
+            log.info("%s: deadlocked with another transaction; running it again (attempt %d)", what, attempt + 1)
+            time.sleep(random.uniform(0.01, 0.03) * attempt)
     raise AssertionError("unreachable")
 
 

@@ -13,12 +13,13 @@ import logging
 import threading
 from uuid import UUID, uuid4
 
+import psycopg
 import pytest
 from sqlalchemy import select
 
 from adapters.base import Record
 from app.db import retrying_deadlocks, transaction
-from app.models import DEFAULT_WORKSPACE_ID, Entry
+from app.models import DEFAULT_WORKSPACE_ID, Entry, JobBatch
 from app.services import batch_writes, entry_writes
 from app.services.hashing import content_hash
 from app.services.ingest import Decision, Write
@@ -107,7 +108,7 @@ def test_two_batches_whose_locks_cross_deadlock_once_and_are_both_applied(servic
             thread.join(timeout=60)
     assert errors == {}
     assert [r.getMessage() for r in caplog.records if "deadlock" in r.getMessage()] == [
-        "deadlock with another transaction; running this one again (attempt 2)"
+        "transaction: deadlocked with another transaction; running it again (attempt 2)"
     ]
     a_last = {"s1": ("N1", "raw-a1", 2), "s2": ("X2", "raw-a2", 3)}  # B ran first: A writes X2 back
     b_last = {"s1": ("X1", "raw-b1", 3), "s2": ("N2", "raw-b2", 2)}
@@ -116,3 +117,26 @@ def test_two_batches_whose_locks_cross_deadlock_once_and_are_both_applied(servic
     first, then = ("B", "A") if final == a_last else ("A", "B")
     assert outcomes[first] == [("s1", "success"), ("s2", "skipped")] if first == "A" else [("s1", "skipped"), ("s2", "success")]
     assert outcomes[then] == [("s1", "success"), ("s2", "success")]
+
+
+def test_a_deadlock_in_a_batch_its_manifest_settles_runs_it_again_without_an_attempt(service, monkeypatch):
+    """Deletes and refreshes are settled from the manifest and applied in the transaction
+    that claims the batch; a deadlock there rolls the claim back too and runs it all again."""
+    kb = service.create_kb()
+    service.run(kb, [{"id": "d1", "content": "one"}, {"id": "d2", "content": "two"}])
+    real_remove = entry_writes.remove
+    raised = []
+
+    def deadlocking_once(session, **kwargs):  # type: ignore[no-untyped-def]
+        if not raised:
+            raised.append(1)
+            raise psycopg.errors.DeadlockDetected("deadlock detected")
+        return real_remove(session, **kwargs)
+
+    monkeypatch.setattr(entry_writes, "remove", deadlocking_once)
+    job = service.run(kb, [{"id": "d1", "deleted": True}, {"id": "d2", "deleted": True}])
+    assert raised == [1]
+    assert (job["status"], job["result"]["entriesDeleted"]) == ("completed", 2)
+    with service.runtime.engine.connect() as connection:
+        attempts = connection.execute(select(JobBatch.attempts).where(JobBatch.job_id == UUID(job["id"]))).scalars().all()
+    assert attempts == [1]

@@ -188,3 +188,30 @@ def test_a_database_that_takes_connections_but_never_answers_is_given_up_on(sile
         pass
     assert time.monotonic() - started < 5
     engine.dispose()
+
+
+def test_a_connect_timeout_in_the_database_url_wins(silent_server, monkeypatch):
+    monkeypatch.setattr(db, "CONNECT_TIMEOUT_SECONDS", 60)
+    engine = db.make_engine(Settings(database_url=f"postgresql://postgres@127.0.0.1:{silent_server}/none?connect_timeout=1"))
+    started = time.monotonic()
+    with pytest.raises(OperationalError, match="timeout"), engine.connect():
+        pass
+    assert time.monotonic() - started < 5
+    engine.dispose()
+
+
+def test_a_check_that_could_not_start_is_tried_again_by_the_next_probe(monkeypatch):
+    real_start = threading.Thread.start
+    refused = []
+
+    def start_refused_once(self):  # type: ignore[no-untyped-def]
+        if self.name.startswith("ready-") and not refused:
+            refused.append(1)
+            raise RuntimeError("can't start new thread")
+        return real_start(self)
+
+    monkeypatch.setattr(threading.Thread, "start", start_refused_once)
+    runtime = object()
+    first = asyncio.run(health._answer(health._running(runtime, "broker", lambda _runtime: "ok")))  # type: ignore[arg-type]
+    second = asyncio.run(health._answer(health._running(runtime, "broker", lambda _runtime: "ok")))  # type: ignore[arg-type]
+    assert (first, second) == ("unavailable: RuntimeError", "ok")

@@ -62,7 +62,12 @@ def _running(runtime: Runtime, name: str, check: Callable[[Runtime], str]) -> Fu
             with _RUNNING_LOCK:
                 _RUNNING.pop(key, None)
 
-    threading.Thread(target=run, name=f"ready-{name}", daemon=True).start()
+    try:
+        threading.Thread(target=run, name=f"ready-{name}", daemon=True).start()
+    except BaseException as error:  # no thread to be had: this probe fails, the next tries again
+        with _RUNNING_LOCK:
+            _RUNNING.pop(key, None)
+        future.set_exception(error)
     return future
 
 
@@ -73,6 +78,8 @@ async def _answer(check: Future[str]) -> str:
         return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(check)), ANSWER_WITHIN_SECONDS)
     except TimeoutError:
         return f"unavailable: no answer within {ANSWER_WITHIN_SECONDS:g} s"
+    except Exception as error:  # noqa: BLE001 - the check could not even run
+        return f"unavailable: {type(error).__name__}"
 
 
 def _check_database(runtime: NamedDependency[Runtime]) -> str:

@@ -146,7 +146,7 @@ def run_batch(
         # (one batch's upsert, then its refresh, against another's): rolled back whole,
         # the apply runs again at once, without costing the batch one of its attempts.
         return retrying_deadlocks(
-            sessions, lambda session: apply_batch(session, job_id=job_id, seq=seq, claim=started.claim, decision=decision)
+            sessions, lambda session: apply_batch(session, job_id=job_id, seq=seq, claim=started.claim, decision=decision), what=f"batch {seq}"
         )
     except _Abandoned as reason:
         return f"abandoned: {reason}"
@@ -168,26 +168,31 @@ class _Started:
 def _start(sessions: sessionmaker[Session], *, job_id: UUID, seq: int, registry: Registry, max_attempts: int | None) -> _Started | str:
     """Claim the batch and settle what its manifest can; a string when that was all there was to do."""
     claim = None
+
+    def claim_and_settle(session: Session) -> _Started | str:
+        nonlocal claim
+        claim = claim_batch(session, job_id=job_id, seq=seq, max_attempts=max_attempts)
+        if claim is None:
+            return "nothing to do"
+        try:
+            adapter = registry.get(claim.adapter_type)
+        except UnknownAdapter:
+            fail_job(session, job_id=job_id, reason=f"adapter {claim.adapter_type} is no longer available")
+            return "failed: unknown adapter"
+        if claim.manifest is None or claim.adapter_version != adapter.version:
+            # Planned before manifests, or fingerprinted by another version of the adapter
+            # than this worker runs (a deploy in progress): every record is read.
+            return _Started(claim, adapter)
+        lines = manifests.decode(claim.manifest)
+        existing = _stored(session, claim, [line.source_id for line in lines if line.source_id is not None])
+        settled, unread = triage(lines, existing)
+        if not unread:
+            return apply_batch(session, job_id=job_id, seq=seq, claim=claim, decision=settled, claimed=True)
+        return _Started(claim, adapter, lines, settled, unread, _items_blob(session, job_id=job_id, seq=seq), existing)
+
     try:
-        with transaction(sessions) as session:
-            claim = claim_batch(session, job_id=job_id, seq=seq, max_attempts=max_attempts)
-            if claim is None:
-                return "nothing to do"
-            try:
-                adapter = registry.get(claim.adapter_type)
-            except UnknownAdapter:
-                fail_job(session, job_id=job_id, reason=f"adapter {claim.adapter_type} is no longer available")
-                return "failed: unknown adapter"
-            if claim.manifest is None or claim.adapter_version != adapter.version:
-                # Planned before manifests, or fingerprinted by another version of the adapter
-                # than this worker runs (a deploy in progress): every record is read.
-                return _Started(claim, adapter)
-            lines = manifests.decode(claim.manifest)
-            existing = _stored(session, claim, [line.source_id for line in lines if line.source_id is not None])
-            settled, unread = triage(lines, existing)
-            if not unread:
-                return apply_batch(session, job_id=job_id, seq=seq, claim=claim, decision=settled, claimed=True)
-            return _Started(claim, adapter, lines, settled, unread, _items_blob(session, job_id=job_id, seq=seq), existing)
+        # A deadlock rolls the claim back too, so the whole transaction runs again.
+        return retrying_deadlocks(sessions, claim_and_settle, what=f"batch {seq}")
     except _Abandoned:
         raise
     except BaseException:  # Dramatiq's time limit and shutdown interrupts are BaseExceptions
