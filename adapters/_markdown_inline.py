@@ -150,7 +150,9 @@ def _is_word(char: str) -> bool:
 
 
 def link_destination(href: str) -> str:
-    href = href.strip().replace("\n", "")
+    # A backslash escapes the punctuation after it, also in a destination: `(a\)` lost
+    # its closing parenthesis and the link with it. Doubled, each stays a backslash.
+    href = href.strip().replace("\n", "").replace("\\", "\\\\")
     if _URL_NEEDS_BRACKETS.search(href):
         return "<" + href.replace("<", "%3C").replace(">", "%3E") + ">"
     return href

@@ -43,20 +43,24 @@ def make_engine(settings: Settings, *, ping: str = "always") -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, connect_args=connect_args)
 
 
-# Unless DATABASE_URL or the PG* environment says otherwise: libpq waits for ever for a
-# server that takes the connection but never answers, and a connection whose server
-# vanished (packets dropped, not refused) waits on the kernel's retransmissions, ~15 min.
-# Keepalives every 10 s after 30 s idle, given up after 3 unanswered: about a minute.
+# Unless DATABASE_URL, a libpq service file or the PG* environment says otherwise: libpq
+# waits for ever for a server that takes the connection but never answers, and a
+# connection whose server vanished (packets dropped, not refused) waits on the kernel's
+# retransmissions, ~15 min. Keepalives every 10 s after 30 s idle, given up after 3
+# unanswered, while idle; data sent and not acknowledged for 60 s, while a query waits.
 _LIBPQ_DEFAULTS = {
     "connect_timeout": ("PGCONNECT_TIMEOUT", lambda: CONNECT_TIMEOUT_SECONDS),
     "keepalives_idle": (None, lambda: 30),
     "keepalives_interval": (None, lambda: 10),
     "keepalives_count": (None, lambda: 3),
+    "tcp_user_timeout": (None, lambda: 60_000),
 }
 
 
 def _libpq_defaults(url: str) -> dict[str, object]:
     given = make_url(url).query
+    if "service" in given or os.environ.get("PGSERVICE"):
+        return {}  # the service file's settings would be overridden by these
     return {
         name: default()
         for name, (variable, default) in _LIBPQ_DEFAULTS.items()

@@ -23,7 +23,6 @@ from typing import Any
 from uuid import UUID
 
 import dramatiq
-import hypothesis
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
@@ -38,13 +37,6 @@ from app.settings import Settings
 from tests import services
 from workers.actors import declare_actors
 from workers.embedded import EmbeddedWorker
-
-# Property tests explore new examples on every local run, where a failure is a finding;
-# in CI (.ci/run sets CI) they replay a fixed set, so that main stays green until a change
-# breaks one of those. A finding is then added as an @example.
-hypothesis.settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
-if os.environ.get("CI"):
-    hypothesis.settings.load_profile("ci")
 
 TERMINAL = {"completed", "failed", "cancelled"}
 TEST_SETTINGS: dict[str, Any] = {"secret_hash_cost": 4}  # scrypt at 2**4: the tests' secrets need no protection

@@ -17,12 +17,14 @@ import psycopg
 import pytest
 from sqlalchemy import select
 
+from adapters import registry
 from adapters.base import Record
 from app.db import retrying_deadlocks, transaction
 from app.models import DEFAULT_WORKSPACE_ID, Entry, JobBatch
-from app.services import batch_writes, entry_writes
+from app.services import batch_writes, batches, entry_writes
 from app.services.hashing import content_hash
 from app.services.ingest import Decision, Write
+from app.services.record_checks import RecordLimits
 
 pytestmark = pytest.mark.parametrize("backend", ["postgres"])
 ENTRIES = Entry.__table__
@@ -140,3 +142,30 @@ def test_a_deadlock_in_a_batch_its_manifest_settles_runs_it_again_without_an_att
     with service.runtime.engine.connect() as connection:
         attempts = connection.execute(select(JobBatch.attempts).where(JobBatch.job_id == UUID(job["id"]))).scalars().all()
     assert attempts == [1]
+
+
+def test_a_claim_a_deadlock_rolled_back_counts_no_attempt_when_its_retry_fails(service, monkeypatch):
+    kb = service.create_kb()
+    service.pause_worker()
+    job_id = service.submit(kb, [{"id": "a", "content": "x"}])
+    real_claim, real_stored = batches.claim_batch, batches._stored
+    claims = []
+
+    def claim_then_fail(session, **kwargs):  # type: ignore[no-untyped-def]
+        claims.append(1)
+        if len(claims) == 2:
+            raise RuntimeError("the retry fails before claiming")
+        return real_claim(session, **kwargs)
+
+    def deadlock_after_the_first_claim(session, claim, source_ids):  # type: ignore[no-untyped-def]
+        if len(claims) == 1:
+            raise psycopg.errors.DeadlockDetected("deadlock detected")
+        return real_stored(session, claim, source_ids)
+
+    monkeypatch.setattr(batches, "claim_batch", claim_then_fail)
+    monkeypatch.setattr(batches, "_stored", deadlock_after_the_first_claim)
+    with pytest.raises(RuntimeError, match="the retry fails"):
+        batches.run_batch(service.runtime.sessions, job_id=UUID(job_id), seq=0, registry=registry, limits=RecordLimits())
+    with service.runtime.engine.connect() as connection:
+        attempts = connection.execute(select(JobBatch.attempts).where(JobBatch.job_id == UUID(job_id))).scalars().all()
+    assert attempts == [0]

@@ -171,6 +171,7 @@ def _start(sessions: sessionmaker[Session], *, job_id: UUID, seq: int, registry:
 
     def claim_and_settle(session: Session) -> _Started | str:
         nonlocal claim
+        claim = None  # a claim rolled back by a deadlock counts no attempt
         claim = claim_batch(session, job_id=job_id, seq=seq, max_attempts=max_attempts)
         if claim is None:
             return "nothing to do"

@@ -121,6 +121,11 @@ CASES = [
         'See [the docs](https://example.com/docs "Docs"), <https://example.com>, [odd url](</a b(c)>), js and anchor.',
     ),
     (
+        "backslashes_in_hrefs_stay_backslashes",
+        '<p><a href="a\\">one</a> <a href="b\\(c)">two</a> <img src="d\\" alt="three"></p>',
+        "[one](a\\\\) [two](<b\\\\(c)>) ![three](d\\\\)",
+    ),
+    (
         "images_are_kept_and_data_uri_images_become_alt_text",
         '<p><img src="/img/arch.png" alt="Architecture diagram" title="Arch"> <img src="data:image/png;base64,AAAA" alt="inline"></p>',
         '![Architecture diagram](/img/arch.png "Arch") inline',
