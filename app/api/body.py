@@ -136,7 +136,7 @@ async def require_json(request: Request) -> None:
     JSON (text/plain, a form, compressed, another charset) is a 415, as a job's is,
     rather than being parsed as JSON all the same."""
     check_coding(request)
-    media_type = request.content_type[0].lower()
+    media_type = request.content_type[0]
     if not is_json(media_type):
         raise UnsupportedMediaType(f"Content-Type {media_type!r} is not supported; use application/json")
     check_charset(request)
