@@ -17,7 +17,7 @@ from kb_client import auth, errors, submission
 from kb_client.backoff import Backoff
 from kb_client.batching import Envelope
 from kb_client.config import ClientConfig, environment_options
-from kb_client.endpoints import Endpoints, Page, ResultPosition
+from kb_client.endpoints import Endpoints, Offset, Page, Position, ResultPosition
 from kb_client.models import Accepted, Job, KnowledgeBase
 from kb_client.polling import wait_all as wait_for_jobs
 from kb_client.protocol import Action, Done, Operation, Send, Sleep, step
@@ -81,18 +81,12 @@ class AsyncClient:
 
     def iter_jobs(self, *, status: str | None = None, start_date: str | None = None,
                   end_date: str | None = None) -> AsyncIterator[Job]:
-        return self._pages(lambda offset: self._endpoints.list_jobs(
-            status=status, start_date=start_date, end_date=end_date, limit=100, offset=offset))
+        return self._pages(lambda at: self._endpoints.list_jobs(
+            status=status, start_date=start_date, end_date=end_date, limit=100, offset=at.offset), Offset())
 
-    async def iter_results(self, job_id: str, *, status: str | None = None, page_size: int = 1000) -> AsyncIterator[dict[str, Any]]:
-        position: ResultPosition | None = ResultPosition()
-        while position is not None:
-            page = await self._run(self._endpoints.results(
-                job_id, status=status, limit=page_size, offset=position.offset, after=position.after))
-            fresh = position.fresh(page)
-            for item in fresh:
-                yield item
-            position = position.past(page, fresh)
+    def iter_results(self, job_id: str, *, status: str | None = None, page_size: int = 1000) -> AsyncIterator[dict[str, Any]]:
+        return self._pages(lambda at: self._endpoints.results(
+            job_id, status=status, limit=page_size, offset=at.offset, after=at.after), ResultPosition())
 
     async def cancel_job(self, job_id: str) -> None:
         await self._run(self._endpoints.cancel_job(job_id))
@@ -119,7 +113,7 @@ class AsyncClient:
         return await self._run(self._endpoints.get_knowledge_base(knowledge_base_id))
 
     def iter_knowledge_bases(self) -> AsyncIterator[KnowledgeBase]:
-        return self._pages(lambda offset: self._endpoints.list_knowledge_bases(offset=offset))
+        return self._pages(lambda at: self._endpoints.list_knowledge_bases(offset=at.offset), Offset())
 
     async def ensure_knowledge_base(self, name: str, description: str | None = None) -> KnowledgeBase:
         async for kb in self.iter_knowledge_bases():
@@ -128,17 +122,18 @@ class AsyncClient:
         return await self.create_knowledge_base(name, description)
 
     def iter_entries(self, knowledge_base_id: str, *, source_id: str | None = None) -> AsyncIterator[dict[str, Any]]:
-        return self._pages(lambda offset: self._endpoints.entries(knowledge_base_id, source_id=source_id, offset=offset))
+        return self._pages(lambda at: self._endpoints.entries(knowledge_base_id, source_id=source_id, offset=at.offset), Offset())
 
     # running operations
 
-    async def _pages(self, page_at: Callable[[int], Operation[Page[T]]]) -> AsyncIterator[T]:
-        offset: int | None = 0
-        while offset is not None:
-            page = await self._run(page_at(offset))
-            for item in page.items:
+    async def _pages(self, page_at: Callable[[Any], Operation[Page[T]]], start: Position) -> AsyncIterator[T]:
+        position: Position | None = start
+        while position is not None:
+            page = await self._run(page_at(position))
+            fresh = position.fresh(page)
+            for item in fresh:
                 yield item
-            offset = page.next_offset
+            position = position.past(page, fresh)
 
     async def _run(self, operation: Operation[T]) -> T:
         """Drive `operation` to its end; if anything outside it raises, it is closed (its files too)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -32,6 +32,30 @@ class Page(Generic[T]):
         """Where the next page starts, or None after the last one."""
         end = self.offset + len(self.items)
         return end if self.items and end < self.total else None
+
+
+class Position(Protocol):
+    """Where a listing's next page starts, and which of a page's items are new."""
+
+    offset: int
+
+    def fresh(self, page: Page[Any]) -> list[Any]: ...
+
+    def past(self, page: Page[Any], fresh: list[Any]) -> Position | None: ...
+
+
+@dataclass(frozen=True)
+class Offset:
+    """Pages by offset, until the page's total is reached."""
+
+    offset: int = 0
+
+    def fresh(self, page: Page[Any]) -> list[Any]:
+        return page.items
+
+    def past(self, page: Page[Any], fresh: list[Any]) -> Offset | None:
+        following = page.next_offset
+        return Offset(following) if following is not None else None
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from kb_client import auth, errors, submission
 from kb_client.backoff import Backoff
 from kb_client.batching import Envelope
 from kb_client.config import ClientConfig, environment_options
-from kb_client.endpoints import Endpoints, Page, ResultPosition
+from kb_client.endpoints import Endpoints, Offset, Page, Position, ResultPosition
 from kb_client.models import Accepted, Job, KnowledgeBase
 from kb_client.polling import wait_all as wait_for_jobs
 from kb_client.protocol import Action, Done, Operation, Send, Sleep, step
@@ -90,18 +90,13 @@ class Client:
                                                    end_date=end_date, include_payload=include_payload))
 
     def iter_jobs(self, *, status: str | None = None, start_date: str | None = None, end_date: str | None = None) -> Iterator[Job]:
-        return self._pages(lambda offset: self._endpoints.list_jobs(
-            status=status, start_date=start_date, end_date=end_date, limit=100, offset=offset))
+        return self._pages(lambda at: self._endpoints.list_jobs(
+            status=status, start_date=start_date, end_date=end_date, limit=100, offset=at.offset), Offset())
 
     def iter_results(self, job_id: str, *, status: str | None = None, page_size: int = 1000) -> Iterator[dict[str, Any]]:
         """Every per-record result of a finished job (`status="failed"` for the failures), page after page."""
-        position: ResultPosition | None = ResultPosition()
-        while position is not None:
-            page = self._run(self._endpoints.results(
-                job_id, status=status, limit=page_size, offset=position.offset, after=position.after))
-            fresh = position.fresh(page)
-            yield from fresh
-            position = position.past(page, fresh)
+        return self._pages(lambda at: self._endpoints.results(
+            job_id, status=status, limit=page_size, offset=at.offset, after=at.after), ResultPosition())
 
     def cancel_job(self, job_id: str) -> None:
         """Cancel a pending or processing job; `Conflict` if it has already finished."""
@@ -131,7 +126,7 @@ class Client:
         return self._run(self._endpoints.get_knowledge_base(knowledge_base_id))
 
     def iter_knowledge_bases(self) -> Iterator[KnowledgeBase]:
-        return self._pages(lambda offset: self._endpoints.list_knowledge_bases(offset=offset))
+        return self._pages(lambda at: self._endpoints.list_knowledge_bases(offset=at.offset), Offset())
 
     def ensure_knowledge_base(self, name: str, description: str | None = None) -> KnowledgeBase:
         """The knowledge base named `name`, created if there is none: a migration can simply be run again."""
@@ -139,16 +134,17 @@ class Client:
         return existing or self.create_knowledge_base(name, description)
 
     def iter_entries(self, knowledge_base_id: str, *, source_id: str | None = None) -> Iterator[dict[str, Any]]:
-        return self._pages(lambda offset: self._endpoints.entries(knowledge_base_id, source_id=source_id, offset=offset))
+        return self._pages(lambda at: self._endpoints.entries(knowledge_base_id, source_id=source_id, offset=at.offset), Offset())
 
     # running operations
 
-    def _pages(self, page_at: Callable[[int], Operation[Page[T]]]) -> Iterator[T]:
-        offset: int | None = 0
-        while offset is not None:
-            page = self._run(page_at(offset))
-            yield from page.items
-            offset = page.next_offset
+    def _pages(self, page_at: Callable[[Any], Operation[Page[T]]], start: Position) -> Iterator[T]:
+        position: Position | None = start
+        while position is not None:
+            page = self._run(page_at(position))
+            fresh = position.fresh(page)
+            yield from fresh
+            position = position.past(page, fresh)
 
     def _run(self, operation: Operation[T]) -> T:
         """Drive `operation` to its end; if anything outside it raises, it is closed (its files too)."""
