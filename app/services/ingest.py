@@ -83,7 +83,8 @@ class Refresh(NamedTuple):
     source_hash: str
     seq: int | None = None
     location: Location | None = None
-    # The entry's source id: what orders the rows a batch locks (app/services/batch_writes.py).
+    # The entry's source id: refreshes lock their rows in its order, as upserts and deletes do
+    # (app/services/entry_writes.py).
     source_id: str | None = None
 
 
