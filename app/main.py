@@ -18,6 +18,7 @@ from app.api.health import health, ready
 from app.api.jobs import JobController
 from app.api.knowledge_bases import KnowledgeBaseController
 from app.api.request_ids import RequestIdMiddleware, stamp_request_id
+from app.api.stalled_bodies import StalledBodyMiddleware
 from app.auth import api_security, bootstrap
 from app.auth.standings import StandingCache
 from app.db import transaction
@@ -66,7 +67,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[api, token_endpoint, health, ready],
         dependencies={"runtime": Provide(lambda: runtime, use_cache=True, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        middleware=[RequestIdMiddleware()],
+        middleware=[RequestIdMiddleware(), StalledBodyMiddleware(settings.body_idle_timeout_seconds or None)],
         before_send=[stamp_request_id],
         lifespan=[lifespan],
         request_max_body_size=1024 * 1024,

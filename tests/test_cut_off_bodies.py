@@ -151,13 +151,21 @@ def test_a_client_that_goes_away_from_a_body_litestar_reads_is_not_a_server_erro
 
 
 def _send_in_pieces(
-    url: str, auth: dict[str, str], pieces: list[bytes], *, declared: int, pause: float, content_type: str = "application/json"
+    url: str,
+    auth: dict[str, str],
+    pieces: list[bytes],
+    *,
+    declared: int,
+    pause: float,
+    content_type: str = "application/json",
+    path: str = JOBS,
 ) -> tuple[bytes, float]:
-    """POST a job whose body comes in `pieces`, `pause` s apart; the raw answer, read until
-    the server closes the connection, and how long after the last piece it came."""
+    """POST a body (a job's unless `path` says) that comes in `pieces`, `pause` s apart;
+    the raw answer, read until the server closes the connection, and how long after the
+    last piece it came."""
     host, port = url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port))) as connection:
-        head = f"POST {JOBS} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\nContent-Length: {declared}\r\n"
+        head = f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\nContent-Length: {declared}\r\n"
         connection.sendall(head.encode() + "".join(f"{k}: {v}\r\n" for k, v in auth.items()).encode() + b"\r\n")
         for piece in pieces:
             time.sleep(pause)
@@ -222,3 +230,40 @@ def test_a_stalled_upload_is_a_408_and_its_spooled_part_is_gone(impatient):
         time.sleep(0.05)
     assert _open_temp_files() == before
     assert httpx.get(f"{url}{JOBS}", headers=auth).json()["total"] == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type", "body", "authenticated"),
+    [
+        pytest.param("/api/v2/auth/token", "application/x-www-form-urlencoded", b"grant_type=client_credentials", False, id="token"),
+        pytest.param("/api/v2/knowledge-bases", "application/json", b'{"name": "stalled"}', True, id="knowledge-base"),
+    ],
+)
+def test_every_endpoint_answers_a_stalled_body_408(impatient, path, content_type, body, authenticated):
+    """The token endpoint needs no token: without the timeout anyone could hold connections
+    open for ever by sending half a body; a knowledge base's body waited for ever too."""
+    url, auth = impatient
+    answer, waited = _send_in_pieces(
+        url, auth if authenticated else {}, [body[:12]], declared=len(body), pause=0, content_type=content_type, path=path
+    )
+    head, _, content = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408 "), answer
+    assert b"connection: close" in head.lower()
+    error = json.loads(content)
+    assert (error["statusCode"], error["path"]) == (408, path)
+    assert error["message"] == "The request body stopped arriving for 2 s after 12 bytes; send it again"
+    assert 1.9 < waited < 15
+    assert httpx.get(f"{url}/api/v2/knowledge-bases", headers=auth).json()["total"] == 0
+
+
+def test_a_slow_body_that_keeps_arriving_and_a_response_after_it_are_not_cut(impatient):
+    """The wait is per part of the body (each under the 2 s), not for the whole body; and
+    once the body is whole, nothing times out (answering can take longer than 2 s)."""
+    url, auth = impatient
+    body = b'{"name": "arrives slowly"}'
+    answer, _ = _send_in_pieces(
+        url, auth, [body[i : i + 5] for i in range(0, len(body), 5)], declared=len(body), pause=1.2, path="/api/v2/knowledge-bases"
+    )
+    assert answer.startswith(b"HTTP/1.1 201 "), answer
+    names = [kb["name"] for kb in httpx.get(f"{url}/api/v2/knowledge-bases", headers=auth).json()["knowledgeBases"]]
+    assert names == ["arrives slowly"]

@@ -12,7 +12,6 @@ a server error (Litestar raises a 500 for it).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import Field, File, FormParser, MultipartParser, MultipartState
 
 from adapters.base import Issue
-from app.errors import InvalidInput, PayloadTooLarge, RequestTimeout, UnsupportedMediaType
+from app.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -46,13 +45,13 @@ class Form:
 
 @dataclass(frozen=True)
 class BodyLimits:
+    """How long a body waits for its next part is app/api/stalled_bodies.py's, for every endpoint."""
+
     max_bytes: int
-    # The longest wait for the body's next chunk; None waits for ever.
-    idle_seconds: float | None = None
 
     @classmethod
     def of(cls, settings: Settings) -> BodyLimits:
-        return cls(settings.max_body_bytes, settings.body_idle_timeout_seconds or None)
+        return cls(settings.max_body_bytes)
 
 
 async def read_body(request: Request, limits: BodyLimits, *, feed: Callable[[bytes], object] | None = None) -> list[bytes]:
@@ -143,27 +142,14 @@ async def require_json(request: Request) -> None:
 
 
 async def _limited(request: Request, limits: BodyLimits) -> AsyncIterator[bytes]:
-    """The body's chunks, within its limits. A client that stops sending half way would
-    otherwise hold its connection, and a spooled upload, for as long as it stays
-    connected: uvicorn has no timeout for a body once its headers came."""
+    """The body's chunks, within its size limit."""
     limit = limits.max_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(_too_large(limit))
     size = 0
-    stream = request.stream()
     try:
-        while True:
-            try:
-                async with asyncio.timeout(limits.idle_seconds):
-                    chunk = await anext(stream)
-            except StopAsyncIteration:
-                return
-            except TimeoutError:
-                log.info("the body stopped arriving after %d bytes; answered 408", size)
-                raise RequestTimeout(
-                    f"The request body stopped arriving for {limits.idle_seconds:g} s after {size} bytes; send it again"
-                ) from None
+        async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
                 raise PayloadTooLarge(_too_large(limit))
