@@ -18,6 +18,7 @@ from typing import IO, Any
 import click
 
 from kb_client import errors
+from kb_client.cli import content_hub
 
 LINE_SUFFIXES = {".jsonl", ".ndjson"}
 
@@ -26,8 +27,11 @@ def is_lines(name: str) -> bool:
     return name == "-" or Path(name).suffix.lower() in LINE_SUFFIXES
 
 
-def lines_of(name: str) -> Iterator[Any]:
-    """Each non-blank line as JSON; a bad line is an `InvalidRecord` naming the file and line."""
+def lines_of(name: str, adapter: str) -> Iterator[Any]:
+    """Each non-blank line as JSON; a bad line is an `InvalidRecord` naming the file and line.
+
+    A content-hub line must be a document object: the jobs wrap the lines as `[[line, …], {}]`,
+    where a list would be read as a page of documents."""
     # utf-8-sig: exports made on Windows often start with a byte-order mark.
     stream: IO[str] = sys.stdin if name == "-" else open(name, encoding="utf-8-sig")  # noqa: SIM115
     try:
@@ -35,7 +39,7 @@ def lines_of(name: str) -> Iterator[Any]:
             if number == 1:
                 line = line.removeprefix("\ufeff")  # standard input is not read with utf-8-sig
             if line.strip():
-                yield _parsed(line, f"{name}:{number}")
+                yield _record(_parsed(line, f"{name}:{number}"), f"{name}:{number}", adapter)
     except UnicodeDecodeError as error:
         raise errors.InvalidRecord(f"{name}: not UTF-8 text: {error}") from None
     finally:
@@ -49,16 +53,26 @@ def starts_with_bom(path: Path) -> bool:
 
 
 def records_in_document(path: Path, adapter: str) -> list[Any]:
-    """The records inside a JSON document's envelope: `{"records": [...]}` or content-hub's `[[...], {...}]`."""
+    """The records inside a JSON document's envelope: generic-json's `{"records": [...]}`, or
+    the documents of a content-hub export in any shape the service accepts."""
     document = _parsed(path.read_text(encoding="utf-8-sig"), str(path))
     if adapter == "generic-json" and isinstance(document, dict) and isinstance(document.get("records"), list):
         return document["records"]
-    if adapter == "content-hub" and isinstance(document, list) and document and isinstance(document[0], list):
-        return document[0]
+    if adapter == "content-hub":
+        try:
+            return content_hub.documents_in(document)
+        except content_hub.ShapeError as error:
+            raise click.UsageError(f"{path} is not a content-hub export: {error}") from None
     if adapter not in ("generic-json", "content-hub"):
         raise click.UsageError(f"{path}: kbi can split only generic-json and content-hub documents; "
                                f"submit it without --batch-size, or as JSON lines")
     raise click.UsageError(f"{path} is not a {adapter} document (no records list where the adapter expects one)")
+
+
+def _record(value: Any, where: str, adapter: str) -> Any:
+    if adapter == "content-hub" and not isinstance(value, dict):
+        raise errors.InvalidRecord(f"{where}: a content-hub document must be a JSON object, not a JSON {content_hub.kind_of(value)}")
+    return value
 
 
 def _parsed(text: str, where: str) -> Any:

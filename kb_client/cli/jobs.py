@@ -98,7 +98,7 @@ def _submit_file(client: Client, name: str, knowledge_base: str, adapter: str, b
     if not inputs.is_lines(name) and batch_size is None and _goes_whole(path, adapter, options, client.config.max_body_bytes):
         report(client.submit_job(knowledge_base, file=path, adapter=adapter, options=options, idempotency_key=prefix), None)
         return
-    records = inputs.lines_of(name) if inputs.is_lines(name) else inputs.records_in_document(path, adapter)
+    records = inputs.lines_of(name, adapter) if inputs.is_lines(name) else inputs.records_in_document(path, adapter)
     sent = client.submit_records(knowledge_base, records, adapter=adapter, batch_size=batch_size, options=options,
                                  idempotency_prefix=prefix, on_submitted=report)
     if not sent:

@@ -20,6 +20,7 @@ from uuid import UUID
 
 import pytest
 import uvicorn
+from click.testing import CliRunner, Result
 from litestar import Litestar
 
 from app.db import transaction
@@ -28,6 +29,7 @@ from app.runtime import Runtime
 from app.services import batches
 from app.settings import Settings
 from kb_client import Client
+from kb_client.cli import kbi
 
 
 @dataclass
@@ -140,3 +142,12 @@ def client(live_server: LiveServer, client_options: dict[str, Any]) -> Iterator[
 def kb_id(client: Client) -> str:
     return client.create_knowledge_base("docs").id
 
+
+
+@pytest.fixture
+def kbi_run(live_server: LiveServer):  # type: ignore[no-untyped-def]
+    """Run `kbi` in-process with the live server's URL and credentials in its environment."""
+    def run(*args: str, input: str | None = None) -> Result:
+        return CliRunner().invoke(kbi, list(args), env=live_server.env, input=input, catch_exceptions=False)
+
+    return run

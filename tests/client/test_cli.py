@@ -11,19 +11,11 @@ from typing import Any
 
 import httpx
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
 from kb_client import Client
 from kb_client.cli import kbi
 from tests.client.records import articles
-
-
-@pytest.fixture
-def kbi_run(live_server):  # type: ignore[no-untyped-def]
-    def run(*args: str, input: str | None = None) -> Result:
-        return CliRunner().invoke(kbi, list(args), env=live_server.env, input=input, catch_exceptions=False)
-
-    return run
 
 
 def write_lines(path: Path, records: list[dict[str, Any]]) -> Path:
