@@ -46,4 +46,5 @@ def _envelope_of(adapter: str) -> batching.Envelope:
     try:
         return batching.ENVELOPES[adapter]
     except KeyError:
-        raise ValueError(f"No known records envelope for adapter {adapter!r}; pass envelope=") from None
+        raise ValueError(f"No known records envelope for adapter {adapter!r} (known: {', '.join(batching.ENVELOPES)}); "
+                         f"pass envelope=, a function from a list of records to the job's data") from None

@@ -63,9 +63,6 @@ def records_in_document(path: Path, adapter: str) -> list[Any]:
             return content_hub.documents_in(document)
         except content_hub.ShapeError as error:
             raise click.UsageError(f"{path} is not a content-hub export: {error}") from None
-    if adapter not in ("generic-json", "content-hub"):
-        raise click.UsageError(f"{path}: kbi can split only generic-json and content-hub documents; "
-                               f"submit it without --batch-size, or as JSON lines")
     raise click.UsageError(f"{path} is not a {adapter} document (no records list where the adapter expects one)")
 
 

@@ -95,7 +95,11 @@ def _submit_file(client: Client, name: str, knowledge_base: str, adapter: str, b
     path = Path(name)
     if name != "-" and not path.is_file():
         raise click.UsageError(f"{name} is not a readable file")
-    if not inputs.is_lines(name) and batch_size is None and _goes_whole(path, adapter, options, client.config.max_body_bytes):
+    if adapter not in ENVELOPES:
+        _refuse_to_split(name, path, adapter, batch_size, client.config.max_body_bytes)
+        report(client.submit_job(knowledge_base, file=path, adapter=adapter, options=options, idempotency_key=prefix), None)
+        return
+    if not inputs.is_lines(name) and batch_size is None and _goes_whole(path, options, client.config.max_body_bytes):
         report(client.submit_job(knowledge_base, file=path, adapter=adapter, options=options, idempotency_key=prefix), None)
         return
     records = inputs.lines_of(name, adapter) if inputs.is_lines(name) else inputs.records_in_document(path, adapter)
@@ -105,14 +109,27 @@ def _submit_file(client: Client, name: str, knowledge_base: str, adapter: str, b
         raise click.UsageError(f"{name} holds no records: nothing was submitted")
 
 
-def _goes_whole(path: Path, adapter: str, options: dict[str, Any] | None, limit: int) -> bool:
+def _goes_whole(path: Path, options: dict[str, Any] | None, limit: int) -> bool:
     """A document is uploaded as it is unless it must be split: with the form around it over
-    the limit (for documents kbi can split; others go whole, as before), or starting with a
-    byte-order mark, which the service does not read."""
+    the limit, or starting with a byte-order mark, which the service does not read."""
     if inputs.starts_with_bom(path):
         return False
-    margin = FORM_OVERHEAD + len(json.dumps(options or {})) if adapter in ENVELOPES else 0
-    return path.stat().st_size + margin <= limit
+    return path.stat().st_size + FORM_OVERHEAD + len(json.dumps(options or {})) <= limit
+
+
+def _refuse_to_split(name: str, path: Path, adapter: str, batch_size: int | None, limit: int) -> None:
+    """kbi knows how generic-json and content-hub wrap their records, and no other adapter's
+    (a plug-in's): a file for one of those goes whole, as the adapter's `data`, or not at all."""
+    why = ("it is JSON lines" if inputs.is_lines(name)
+           else "--batch-size was given" if batch_size is not None
+           else "it starts with a byte-order mark, which the service does not read" if inputs.starts_with_bom(path)
+           else f"it is over the {limit}-byte request limit" if path.stat().st_size > limit
+           else None)
+    if why:
+        raise click.UsageError(
+            f"{name}: kbi cannot cut the records of adapter {adapter!r} into jobs ({why}); it knows the envelopes "
+            f"of {' and '.join(ENVELOPES)} only. For another adapter, submit a .json file that is the job's whole "
+            f"`data`, without --batch-size.")
 
 
 def _submitted(name: str, accepted: Accepted, batch: Batch | None) -> dict[str, Any]:

@@ -121,6 +121,28 @@ def test_an_input_without_records_is_a_usage_error(kbi_run, kb_id, tmp_path) -> 
     assert "holds no records" in result.stderr
 
 
+def test_another_adapters_records_are_never_cut_into_jobs_a_document_goes_whole(kbi_run, client: Client, kb_id, tmp_path) -> None:
+    """A plug-in's envelope is unknown to kbi: JSON lines crashed with a ValueError traceback (exit 1)."""
+    lines = write_lines(tmp_path / "export.jsonl", articles(2))
+    document = tmp_path / "export.json"
+    document.write_text(json.dumps({"records": articles(2)}))
+    marked = tmp_path / "marked.json"
+    marked.write_bytes(b"\xef\xbb\xbf" + document.read_bytes())
+    cases = [((str(lines),), "it is JSON lines"), (("-",), "it is JSON lines"),
+             ((str(document), "--batch-size", "1"), "--batch-size was given"),
+             ((str(marked),), "it starts with a byte-order mark"),
+             (("--max-body-bytes", "100", str(document)), "it is over the 100-byte request limit")]
+    for args, why in cases:
+        before, after = (args[:2], args[2:]) if args[0] == "--max-body-bytes" else ((), args)
+        result = kbi_run(*before, "submit", *after, "--kb", kb_id, "--adapter", "plug-in", input=lines.read_text())
+        assert result.exit_code == 2, result.stderr
+        assert f"kbi cannot cut the records of adapter 'plug-in' into jobs ({why}" in " ".join(result.stderr.split())
+    assert client.list_jobs().total == 0
+    whole = kbi_run("submit", str(document), "--kb", kb_id, "--adapter", "plug-in")
+    assert whole.exit_code == 1  # sent as it is: the service judges it, and knows no such adapter
+    assert "Unknown adapter: plug-in" in whole.stderr
+
+
 def test_files_of_one_name_in_two_folders_get_their_own_idempotency_keys(kbi_run, client: Client, kb_id, tmp_path) -> None:
     paths = []
     for folder, start in (("eu", 0), ("us", 10)):
