@@ -48,16 +48,51 @@ def json_option(command: F) -> F:
 
 
 class KbiGroup(click.Group):
-    """Turns the client's typed errors into messages and the documented exit codes."""
+    """Turns the client's typed errors into messages and the documented exit codes, and makes
+    every error JSON on stderr when `--json` is given (before the command name or after it)."""
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        arguments = list(args)
+        try:
+            ctx = super().make_context(info_name, args, parent, **extra)
+        except click.ClickException as error:  # kbi's own options: a bad flag, or a bad KBI_* variable
+            if not _asks_for_json(arguments):
+                raise
+            _json_error(error)
+            raise click.exceptions.Exit(error.exit_code) from None
+        ctx.meta[_ARGUMENTS] = arguments
+        return ctx
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except errors.KbClientError as error:
-            state = ctx.find_object(State)
-            output = Output(as_json=bool(state and state.json))
-            output.error(str(error), kind=type(error).__name__, status=getattr(error, "status", None))
+            Output(as_json=_wants_json(ctx)).error(str(error), kind=type(error).__name__, status=getattr(error, "status", None))
             ctx.exit(_exit_code(error))
+        except click.ClickException as error:  # a usage error, raised by click or by a command
+            if not _wants_json(ctx):
+                raise
+            _json_error(error)
+            ctx.exit(error.exit_code)
+
+
+_ARGUMENTS = "kbi.arguments"
+
+
+def _wants_json(ctx: click.Context) -> bool:
+    """`--json` was given: parsed, or, when parsing the command's arguments failed, among them."""
+    state = ctx.find_object(State)
+    return bool(state and state.json) or _asks_for_json(ctx.meta.get(_ARGUMENTS, []))
+
+
+def _asks_for_json(arguments: list[str]) -> bool:
+    return "--json" in (arguments[: arguments.index("--")] if "--" in arguments else arguments)
+
+
+def _json_error(error: click.ClickException) -> None:
+    kind = "UsageError" if isinstance(error, click.UsageError) else type(error).__name__
+    Output(as_json=True).error(error.format_message(), kind=kind)
 
 
 # Faults of the input, not of the service: exit 2, as a bad input file is documented.
@@ -100,9 +135,9 @@ def kbi(ctx: click.Context, config_path: Path | None, profile: str | None, as_js
     Exit codes: 0 done (jobs completed), 1 service error, 2 usage error, 3 a job failed,
     4 a job was cancelled, 5 timed out waiting, 6 (status) job still running.
     """
-    settings = config.load(flags, config=config_path, profile=profile)
     state = ctx.ensure_object(State)
-    state.settings, state.json = settings, as_json
+    state.json = as_json  # before the settings are read: a bad profile is a JSON error too
+    state.settings = config.load(flags, config=config_path, profile=profile)
     ctx.call_on_close(state.close)
 
 

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from kb_client import Client
 from kb_client.cli import kbi
-from tests.client.records import articles
+from tests.client.records import articles, content_hub_documents
 
 
 def write_lines(path: Path, records: list[dict[str, Any]]) -> Path:
@@ -265,6 +265,34 @@ def test_usage_errors_exit_two(kbi_run, kb_id, tmp_path) -> None:
     assert kbi_run("submit", "-", "--kb", kb_id, "--options", "[1]").exit_code == 2
     assert kbi_run("status").exit_code == 2
     assert kbi_run("list", "--status", "lost").exit_code == 2
+
+
+def test_with_json_a_usage_error_is_json_on_stderr_and_exits_two(kbi_run, client: Client, kb_id, tmp_path) -> None:
+    """They came as click's plain "Usage: … Error: …" text, wherever --json stood."""
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n")
+    config = tmp_path / "kbi.toml"
+    config.write_text("[profiles.local]\n")
+    job_id = client.submit_job(kb_id, [content_hub_documents(1), {}], adapter="content-hub").job_id
+    client.wait(job_id)
+    cases = [
+        (("submit", str(tmp_path / "nope.jsonl"), "--kb", kb_id, "--json"), "nope.jsonl is not a readable file"),
+        (("--json", "submit", str(empty), "--kb", kb_id), "empty.jsonl holds no records"),
+        (("results", job_id, "--records", "--json"), "--records knows generic-json jobs only"),
+        (("--json", "--config", str(config), "--profile", "nope", "status", job_id), "has no [profiles.nope]"),
+        (("status", "--json"), "Missing argument 'JOB_ID'"),
+        (("--json", "list", "--status", "lost"), "Invalid value for '--status'"),
+        (("--json", "frob"), "No such command 'frob'"),
+        (("--json", "--max-body-bytes", "lots", "adapters"), "Invalid value for '--max-body-bytes'"),
+    ]
+    for args, message in cases:
+        result = kbi_run(*args)
+        assert result.exit_code == 2, args
+        assert json.loads(result.stdout or "{}") in ({}, {"jobs": []}), args  # submit lists the jobs it sent: none
+        error = json.loads(result.stderr)
+        assert error["error"] == "UsageError" and message in error["message"], (args, error)
+    plain = kbi_run("submit", str(tmp_path / "nope.jsonl"), "--kb", kb_id)
+    assert plain.exit_code == 2 and plain.stderr.startswith("Usage: kbi submit")
 
 
 def test_a_service_error_exits_one_with_the_servers_message(kbi_run) -> None:
