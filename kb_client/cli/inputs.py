@@ -2,8 +2,10 @@
 
 A `.jsonl`/`.ndjson` file (or `-`, standard input) holds one record per line and is
 read lazily, so a migration of any size runs in the memory of one batch. A `.json`
-document is uploaded as it is (streamed from disk), unless it must be split: then its
-records are taken out of the adapter's envelope and batched like the lines of a `.jsonl`.
+document is read whole and its records taken out of the adapter's envelope, so a file that
+is not JSON, out of shape or empty is refused before anything is sent; it is then uploaded
+as it is (streamed from disk), unless it must be split: then its records are batched like
+the lines of a `.jsonl`.
 """
 
 from __future__ import annotations
@@ -55,15 +57,20 @@ def starts_with_bom(path: Path) -> bool:
 def records_in_document(path: Path, adapter: str) -> list[Any]:
     """The records inside a JSON document's envelope: generic-json's `{"records": [...]}`, or
     the documents of a content-hub export in any shape the service accepts."""
-    document = _parsed(path.read_text(encoding="utf-8-sig"), str(path))
-    if adapter == "generic-json" and isinstance(document, dict) and isinstance(document.get("records"), list):
-        return document["records"]
+    try:
+        document = _parsed(path.read_text(encoding="utf-8-sig"), str(path))
+    except UnicodeDecodeError as error:
+        raise errors.InvalidRecord(f"{path}: not UTF-8 text: {error}") from None
+    if adapter == "generic-json":
+        if isinstance(document, dict) and isinstance(document.get("records"), list):
+            return document["records"]
+        raise click.UsageError(f'{path} is not a generic-json document: it must be {{"records": [...]}}')
     if adapter == "content-hub":
         try:
             return content_hub.documents_in(document)
         except content_hub.ShapeError as error:
             raise click.UsageError(f"{path} is not a content-hub export: {error}") from None
-    raise click.UsageError(f"{path} is not a {adapter} document (no records list where the adapter expects one)")
+    raise ValueError(f"kbi does not know where the records of adapter {adapter!r} are")
 
 
 def _record(value: Any, where: str, adapter: str) -> Any:

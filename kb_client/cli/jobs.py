@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -99,10 +99,17 @@ def _submit_file(client: Client, name: str, knowledge_base: str, adapter: str, b
         _refuse_to_split(name, path, adapter, batch_size, client.config.max_body_bytes)
         report(client.submit_job(knowledge_base, file=path, adapter=adapter, options=options, idempotency_key=prefix), None)
         return
-    if not inputs.is_lines(name) and batch_size is None and _goes_whole(path, options, client.config.max_body_bytes):
-        report(client.submit_job(knowledge_base, file=path, adapter=adapter, options=options, idempotency_key=prefix), None)
-        return
-    records = inputs.lines_of(name, adapter) if inputs.is_lines(name) else inputs.records_in_document(path, adapter)
+    if inputs.is_lines(name):
+        records: Iterable[Any] = inputs.lines_of(name, adapter)
+    else:
+        # Read whole, sent whole or not: not JSON, out of the adapter's shape, or empty is the file's fault.
+        records = inputs.records_in_document(path, adapter)
+        if not records:
+            raise click.UsageError(f"{name} holds no records: nothing was submitted")
+        if batch_size is None and _goes_whole(path, options, client.config.max_body_bytes):
+            del records  # the upload streams the file from disk
+            report(client.submit_job(knowledge_base, file=path, adapter=adapter, options=options, idempotency_key=prefix), None)
+            return
     sent = client.submit_records(knowledge_base, records, adapter=adapter, batch_size=batch_size, options=options,
                                  idempotency_prefix=prefix, on_submitted=report)
     if not sent:

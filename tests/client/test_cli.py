@@ -121,6 +121,38 @@ def test_an_input_without_records_is_a_usage_error(kbi_run, kb_id, tmp_path) -> 
     assert "holds no records" in result.stderr
 
 
+@pytest.mark.parametrize(("adapter", "document"), [
+    ("generic-json", {"records": []}), ("content-hub", [[], {}]), ("content-hub", []), ("content-hub", [[[], {}], [[]]]),
+])
+def test_a_document_without_records_is_a_usage_error_whole_or_split(kbi_run, client: Client, kb_id, tmp_path, adapter,
+                                                                     document) -> None:
+    """Sent whole, it was the service's 400 and exit 1."""
+    source = tmp_path / "empty.json"
+    source.write_text(json.dumps(document))
+    for flags in ([], ["--batch-size", "5"]):
+        result = kbi_run("submit", str(source), "--kb", kb_id, "--adapter", adapter, *flags)
+        assert result.exit_code == 2, (flags, result.stderr)
+        assert "empty.json holds no records: nothing was submitted" in result.stderr
+    assert client.list_jobs().total == 0
+
+
+def test_a_document_that_is_not_json_or_not_generic_json_is_a_usage_error_whole_or_split(kbi_run, client: Client, kb_id,
+                                                                                          tmp_path) -> None:
+    broken, latin, other = tmp_path / "broken.json", tmp_path / "latin.json", tmp_path / "other.json"
+    broken.write_text('{"records": [')
+    latin.write_bytes(json.dumps({"records": [{"id": "é", "content": "café"}]}, ensure_ascii=False).encode("latin-1"))
+    other.write_text(json.dumps({"items": articles(2)}))
+    for flags in ([], ["--batch-size", "5"]):
+        assert f"{broken}: not valid JSON" in kbi_run("submit", str(broken), "--kb", kb_id, *flags).stderr
+        unreadable = kbi_run("submit", str(latin), "--kb", kb_id, *flags)
+        assert unreadable.exit_code == 2 and f"{latin}: not UTF-8 text" in unreadable.stderr
+        result = kbi_run("submit", str(other), "--kb", kb_id, *flags)
+        assert result.exit_code == 2
+        assert f'{other} is not a generic-json document: it must be {{"records": [...]}}' in " ".join(result.stderr.split())
+    assert kbi_run("submit", str(broken), "--kb", kb_id).exit_code == 2
+    assert client.list_jobs().total == 0
+
+
 def test_another_adapters_records_are_never_cut_into_jobs_a_document_goes_whole(kbi_run, client: Client, kb_id, tmp_path) -> None:
     """A plug-in's envelope is unknown to kbi: JSON lines crashed with a ValueError traceback (exit 1)."""
     lines = write_lines(tmp_path / "export.jsonl", articles(2))

@@ -81,9 +81,10 @@ def test_the_documented_example_of_a_flat_export_waits_to_one_job_of_five(kbi_ru
 def test_an_export_out_of_shape_is_a_usage_error_and_nothing_is_sent(kbi_run, client: Client, kb_id, tmp_path, export,
                                                                       problem) -> None:
     source = write_export(tmp_path / "odd.json", export)
-    result = kbi_run("submit", str(source), "--kb", kb_id, "--adapter", "content-hub", "--batch-size", "2")
-    assert result.exit_code == 2, result.stderr
-    assert f"{source} is not a content-hub export: {problem}" in " ".join(result.stderr.split())
+    for flags in (["--batch-size", "2"], []):  # split, or sent whole (where the service refused it: exit 1)
+        result = kbi_run("submit", str(source), "--kb", kb_id, "--adapter", "content-hub", *flags)
+        assert result.exit_code == 2, (flags, result.stderr)
+        assert f"{source} is not a content-hub export: {problem}" in " ".join(result.stderr.split())
     assert client.list_jobs().total == 0
 
 
