@@ -117,7 +117,7 @@ def _exit_code(error: errors.KbClientError) -> int:
 @click.option("--client-secret", envvar="KBI_CLIENT_SECRET", show_envvar=True, help="OAuth client secret.")
 @click.option("--token", envvar="KBI_TOKEN", show_envvar=True, help="A ready access token, instead of client credentials.")
 @click.option("--scope", envvar="KBI_SCOPE", show_envvar=True, help="Scopes to ask the token for.")
-@click.option("--http-timeout", "timeout", type=float, envvar="KBI_HTTP_TIMEOUT", show_envvar=True,
+@click.option("--http-timeout", type=float, envvar="KBI_HTTP_TIMEOUT", show_envvar=True,
               help="Seconds per HTTP request [default: 60].")
 @click.option("--max-body-bytes", type=int, envvar="KBI_MAX_BODY_BYTES", show_envvar=True,
               help="The server's request size limit [default: 30 MB].")

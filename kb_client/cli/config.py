@@ -2,11 +2,13 @@
 
 The config file is `--config`, `$KBI_CONFIG` or `$XDG_CONFIG_HOME/kbi/config.toml`; its
 top-level keys are the defaults and `[profiles.NAME]` tables override them for
-`--profile NAME` (or `$KBI_PROFILE`):
+`--profile NAME` (or `$KBI_PROFILE`). Its keys are the fields of `CliSettings`, each named
+as its flag is (`--http-timeout` is `http_timeout`); the README lists them:
 
     url = "https://kb.example.com"
     client_id = "3f0c9a52-6d1e-4b7a-9c2e-8a41d5f07b13"   # as `kb-ingest clients create` printed it
     client_secret = "..."
+    http_timeout = 30
 
     [profiles.staging]
     url = "https://kb.staging.example.com"
@@ -33,14 +35,14 @@ class CliSettings:
     client_secret: str | None = None
     token: str | None = None
     scope: str | None = None
-    timeout: float = 60.0
+    http_timeout: float = 60.0
     max_body_bytes: int | None = None
     max_records_per_job: int | None = None
 
     def client_options(self) -> dict[str, Any]:
         """Keyword arguments for `Client`: unset limits keep the client's defaults."""
         options: dict[str, Any] = {"client_id": self.client_id, "client_secret": self.client_secret, "token": self.token,
-                                   "scope": self.scope, "timeout": self.timeout}
+                                   "scope": self.scope, "timeout": self.http_timeout}
         for name in ("max_body_bytes", "max_records_per_job"):
             if getattr(self, name) is not None:
                 options[name] = getattr(self, name)
@@ -85,20 +87,36 @@ def _read_file(path: Path, profile: str | None, *, required: bool) -> dict[str, 
         document = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise click.UsageError(f"config file {path}: {error}") from None
-    values = {k: v for k, v in document.items() if k != "profiles"}
+    values = _named(path, "", {k: v for k, v in document.items() if k != "profiles"})
     if profile:
         profiles = document.get("profiles", {})
-        if profile not in profiles:
+        if not isinstance(profiles, dict) or not isinstance(profiles.get(profile), dict):
             raise click.UsageError(f"config file {path} has no [profiles.{profile}]")
-        values.update(profiles[profile])
+        values.update(_named(path, f"[profiles.{profile}] ", profiles[profile]))
     unknown = set(values) - {f.name for f in fields(CliSettings)}
     if unknown:
-        raise click.UsageError(f"config file {path}: unknown keys {', '.join(sorted(unknown))}")
+        raise click.UsageError(f"config file {path}: unknown keys {', '.join(sorted(unknown))} "
+                               f"(known: {', '.join(f.name for f in fields(CliSettings))})")
     return values
 
 
+# Older names of keys, still read: `timeout` was the only name of `http_timeout`.
+ALIASES = {"timeout": "http_timeout"}
+
+
+def _named(path: Path, table: str, values: dict[str, Any]) -> dict[str, Any]:
+    """One table's keys by their current names (each table on its own, so a profile's overrides the top level's)."""
+    named = dict(values)
+    for old, new in ALIASES.items():
+        if old in named:
+            if new in named:
+                raise click.UsageError(f"config file {path}: {table}sets both {old} and {new}, one setting; keep {new}")
+            named[new] = named.pop(old)
+    return named
+
+
 def _typed(name: str, value: Any) -> Any:
-    kinds = {"timeout": float, "max_body_bytes": int, "max_records_per_job": int}
+    kinds = {"http_timeout": float, "max_body_bytes": int, "max_records_per_job": int}
     try:
         return kinds.get(name, str)(value)
     except (TypeError, ValueError):

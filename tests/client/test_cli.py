@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import uuid
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from kb_client import Client
+from kb_client.cli import config as cli_config
 from kb_client.cli import kbi
 from tests.client.records import articles, content_hub_documents
 
@@ -347,6 +349,33 @@ def test_settings_come_from_flags_then_environment_then_the_config_file(live_ser
     assert by_flag.exit_code == 0, by_flag.stderr
     unknown = runner.invoke(kbi, ["--config", str(config), "--profile", "prod", "adapters"])
     assert unknown.exit_code == 2 and "no [profiles.prod]" in unknown.stderr
+
+
+def test_every_config_file_key_is_read_with_http_timeout_named_as_its_flag(live_server, tmp_path) -> None:
+    """`http_timeout = 5` was refused as an unknown key: the file only knew the undocumented `timeout`."""
+    config = tmp_path / "kbi.toml"
+    credentials = "".join(f'{name} = "{value}"\n' for name, value in live_server.credentials.items())
+    config.write_text(f'url = "{live_server.url}"\n{credentials}scope = "data-ingestion:read"\nhttp_timeout = 5\n'
+                      'max_body_bytes = 20000\nmax_records_per_job = 50\n[profiles.slow]\ntimeout = 90\n')
+    result = CliRunner().invoke(kbi, ["--config", str(config), "adapters"])
+    assert result.exit_code == 0, result.stderr
+    settings = cli_config.load({}, config=config, profile=None)
+    assert (settings.http_timeout, settings.max_body_bytes, settings.max_records_per_job) == (5.0, 20_000, 50)
+    assert settings.client_options()["timeout"] == 5.0
+    assert cli_config.load({}, config=config, profile="slow").http_timeout == 90.0  # the older name, still read
+    assert cli_config.load({"http_timeout": 2.0}, config=config, profile="slow").http_timeout == 2.0  # the flag wins
+    config.write_text("http_timeout = 5\ntimeout = 6\n")
+    both = CliRunner().invoke(kbi, ["--config", str(config), "adapters"])
+    assert both.exit_code == 2 and "sets both timeout and http_timeout" in both.stderr
+
+
+def test_the_readme_lists_every_config_file_key() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    table = readme[readme.index("The file's keys, each named as its flag is"):]
+    rows = table[: table.index("\n\n", table.index("| key |"))].splitlines()
+    documented = [[cell.strip().strip("`") for cell in row.split("|")[1:4]] for row in rows if row.startswith("| `")]
+    assert [key for key, _, _ in documented] == [f.name for f in fields(cli_config.CliSettings)]
+    assert all((flag, variable) == ("--" + key.replace("_", "-"), "KBI_" + key.upper()) for key, flag, variable in documented)
 
 
 def test_a_token_from_the_environment_replaces_the_config_files_credentials(live_server, client: Client, tmp_path) -> None:
