@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +11,12 @@ import click
 
 from kb_client import errors
 from kb_client.backoff import Backoff
-from kb_client.batching import ENVELOPES, Batch
-from kb_client.cli import exit_codes, inputs
+from kb_client.batching import Batch
+from kb_client.cli import exit_codes
 from kb_client.cli.app import State, json_option, kbi, pass_state
 from kb_client.cli.output import Output, jobs_table, status_text
 from kb_client.cli.progress import JobProgress
+from kb_client.cli.submitting import submit_file
 from kb_client.models import Accepted, Job
 from kb_client.sync import Client
 
@@ -63,8 +63,8 @@ def submit(state: State, files: tuple[str, ...], knowledge_base: str, adapter: s
     try:
         for name in files:
             prefix = _key_prefix(idempotency_prefix, name, files) if idempotency_prefix else None
-            _submit_file(state.client, name, knowledge_base, adapter, batch_size, options, prefix,
-                         lambda accepted, batch, name=name: report(name, accepted, batch))
+            submit_file(state.client, name, knowledge_base, adapter, batch_size, options, prefix,
+                        lambda accepted, batch, name=name: report(name, accepted, batch))
         finished = True
     finally:
         # With --wait the list comes with the jobs' ends; if submitting stopped, it comes now.
@@ -72,10 +72,6 @@ def submit(state: State, files: tuple[str, ...], knowledge_base: str, adapter: s
             output.json({"jobs": submitted})
     if wait:
         raise SystemExit(watch_jobs(state.client, output, [s["jobId"] for s in submitted], timeout, max_interval))
-
-
-# What a multipart upload adds to the file: its boundaries, part headers and other fields.
-FORM_OVERHEAD = 4096
 
 
 def _key_prefix(prefix: str, name: str, files: tuple[str, ...]) -> str:
@@ -87,56 +83,6 @@ def _key_prefix(prefix: str, name: str, files: tuple[str, ...]) -> str:
     if not (label.isascii() and label.isprintable() and len(prefix) + len(label) <= 240):
         label = hashlib.sha256(label.encode()).hexdigest()[:16]
     return f"{prefix}:{label}"
-
-
-def _submit_file(client: Client, name: str, knowledge_base: str, adapter: str, batch_size: int | None,
-                 options: dict[str, Any] | None, prefix: str | None, report: Callable[[Accepted, Batch | None], None]) -> None:
-    """Upload a document whole when it fits and no batch size is asked for; batch its records otherwise."""
-    path = Path(name)
-    if name != "-" and not path.is_file():
-        raise click.UsageError(f"{name} is not a readable file")
-    if adapter not in ENVELOPES:
-        _refuse_to_split(name, path, adapter, batch_size, client.config.max_body_bytes)
-        report(client.submit_job(knowledge_base, file=path, adapter=adapter, options=options, idempotency_key=prefix), None)
-        return
-    if inputs.is_lines(name):
-        records: Iterable[Any] = inputs.lines_of(name, adapter)
-    else:
-        # Read whole, sent whole or not: not JSON, out of the adapter's shape, or empty is the file's fault.
-        records = inputs.records_in_document(path, adapter)
-        if not records:
-            raise click.UsageError(f"{name} holds no records: nothing was submitted")
-        if batch_size is None and _goes_whole(path, options, client.config.max_body_bytes):
-            del records  # the upload streams the file from disk
-            report(client.submit_job(knowledge_base, file=path, adapter=adapter, options=options, idempotency_key=prefix), None)
-            return
-    sent = client.submit_records(knowledge_base, records, adapter=adapter, batch_size=batch_size, options=options,
-                                 idempotency_prefix=prefix, on_submitted=report)
-    if not sent:
-        raise click.UsageError(f"{name} holds no records: nothing was submitted")
-
-
-def _goes_whole(path: Path, options: dict[str, Any] | None, limit: int) -> bool:
-    """A document is uploaded as it is unless it must be split: with the form around it over
-    the limit, or starting with a byte-order mark, which the service does not read."""
-    if inputs.starts_with_bom(path):
-        return False
-    return path.stat().st_size + FORM_OVERHEAD + len(json.dumps(options or {})) <= limit
-
-
-def _refuse_to_split(name: str, path: Path, adapter: str, batch_size: int | None, limit: int) -> None:
-    """kbi knows how generic-json and content-hub wrap their records, and no other adapter's
-    (a plug-in's): a file for one of those goes whole, as the adapter's `data`, or not at all."""
-    why = ("it is JSON lines" if inputs.is_lines(name)
-           else "--batch-size was given" if batch_size is not None
-           else "it starts with a byte-order mark, which the service does not read" if inputs.starts_with_bom(path)
-           else f"it is over the {limit}-byte request limit" if path.stat().st_size > limit
-           else None)
-    if why:
-        raise click.UsageError(
-            f"{name}: kbi cannot cut the records of adapter {adapter!r} into jobs ({why}); it knows the envelopes "
-            f"of {' and '.join(ENVELOPES)} only. For another adapter, submit a .json file that is the job's whole "
-            f"`data`, without --batch-size.")
 
 
 def _submitted(name: str, accepted: Accepted, batch: Batch | None) -> dict[str, Any]:
