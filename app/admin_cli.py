@@ -56,11 +56,16 @@ def _json_flag(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Exit 2 for a bad setting, as `serve`, `migrate` and `kb-ingest-worker` do; 1 for a refused command."""
     try:
         settings = Settings.from_env()
+    except ConfigurationError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    try:
         command = _COMMANDS[(args.command, args.action)]
         output = command(settings, args)
-    except (ServiceError, ConfigurationError, scope_rules.InvalidScope) as error:
+    except (ServiceError, scope_rules.InvalidScope) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(json.dumps(output, indent=2) if args.json else _text(output))
