@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import Field, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 MB = 1024 * 1024
 
@@ -25,6 +26,16 @@ def _normalize_database_url(url: str) -> str:
     return url
 
 
+def _ranged(default: int, least: int, most: int, *, zero: str | None = None) -> Any:
+    """An integer setting and the values it allows, checked whenever Settings is built and
+    documented in the README's configuration table; `zero` says what 0 means, when allowed."""
+    return field(default=default, metadata={"range": (least, most), "zero": zero})
+
+
+def allowed_range(setting: Field[Any]) -> tuple[int, int] | None:
+    return setting.metadata.get("range")
+
+
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     database_url: str | None = None
@@ -32,36 +43,48 @@ class Settings:
     broker_url: str | None = None
     data_dir: Path = Path("data")
     redis_namespace: str = "kb-ingest"
-    batch_size: int = 500
-    max_body_bytes: int = 30 * MB
+    # Batches are also cut at MAX_BATCH_BYTES (4 MB); 0 would never cut one for its records.
+    batch_size: int = _ranged(500, 1, 100_000)
+    # 1 GB: PostgreSQL's largest value (a payload whose records are not found is stored whole).
+    max_body_bytes: int = _ranged(30 * MB, 1, 1024 * MB)
     # A job's body that stops arriving for this long is answered 408 (0: wait for ever).
-    body_idle_timeout_seconds: int = 60
-    max_records_per_job: int = 100_000
-    max_record_fields: int = 200
-    max_field_bytes: int = 5 * MB
-    max_record_bytes: int = 10 * MB
-    idempotency_key_ttl: int = 24 * 3600
-    rate_limit_per_minute: int = 600
-    results_sample_size: int = 20
-    embedded_worker_threads: int = 2
-    message_retries: int = 10
+    body_idle_timeout_seconds: int = _ranged(60, 0, 3600, zero="waits for ever")
+    max_records_per_job: int = _ranged(100_000, 1, 10_000_000)
+    max_record_fields: int = _ranged(200, 1, 100_000)
+    max_field_bytes: int = _ranged(5 * MB, 1, 1024 * MB)
+    max_record_bytes: int = _ranged(10 * MB, 1, 1024 * MB)
+    # Under a minute a client's retry could find its key gone and run the request twice.
+    idempotency_key_ttl: int = _ranged(24 * 3600, 60, 365 * 24 * 3600)
+    rate_limit_per_minute: int = _ranged(600, 0, 1_000_000, zero="switches it off")
+    results_sample_size: int = _ranged(20, 0, 1000, zero="includes none")
+    # 0 would take no job, ever; SQLite has one writer, so many threads only wait on each other.
+    embedded_worker_threads: int = _ranged(2, 1, 32)
+    message_retries: int = _ranged(10, 0, 100, zero="fails the job at a batch's first error")
     # Reliability (docs/reliability.md): a batch is started at most this many times, whatever
     # ends each try (an error, or its worker process dying), before its job fails.
-    max_batch_attempts: int = 5
-    sweep_interval_seconds: int = 30
+    max_batch_attempts: int = _ranged(5, 1, 100)
+    # 0 would sweep in a loop without a pause: a core's worth of CPU on an idle server.
+    sweep_interval_seconds: int = _ranged(30, 1, 3600)
     # A started or sent batch whose job shows no progress for this long is sent again.
-    stall_timeout_seconds: int = 300
+    stall_timeout_seconds: int = _ranged(300, 1, 7 * 24 * 3600)
     # Dramatiq's Redis broker redelivers a dead worker's messages once its heartbeat is this
     # old, checked on `maintenance_chance` out of a million broker commands.
-    redis_heartbeat_timeout_ms: int = 60_000
-    redis_maintenance_chance: int = 1000
-    worker_niceness: int = 10
+    redis_heartbeat_timeout_ms: int = _ranged(60_000, 1000, 24 * 3600 * 1000)
+    redis_maintenance_chance: int = _ranged(1000, 1, 1_000_000)
+    # The kernel's range of nice values above the default.
+    worker_niceness: int = _ranged(10, 0, 19, zero="keeps full priority")
     log_level: str = "INFO"
     log_json: bool = True
     secret_key: str | None = field(default=None, repr=False)
-    access_token_lifetime: int = 3600
+    access_token_lifetime: int = _ranged(3600, 1, 365 * 24 * 3600)
     bootstrap_client: bool | None = None
-    secret_hash_cost: int = 15
+    # scrypt's memory is 1 KB << cost: 32 MB at 15, 128 MB at 17, and every token request
+    # hashes once; 19 is the most hashlib.scrypt accepts. Below 14 only for tests (they use 4).
+    secret_hash_cost: int = _ranged(15, 4, 17)
+
+    def __post_init__(self) -> None:
+        for setting in fields(self):
+            _check_range(setting, getattr(self, setting.name))
 
     @property
     def embedded(self) -> bool:
@@ -110,10 +133,7 @@ def _coerce(name: str, kind: object, raw: str) -> object:
     kind = str(kind).removesuffix(" | None")
     try:
         if kind == "int":
-            value = int(raw)
-            if value < 0:
-                raise ValueError
-            return value
+            return int(raw)
         if kind == "bool":
             if raw.lower() not in {"1", "0", "true", "false", "yes", "no"}:
                 raise ValueError
@@ -123,3 +143,14 @@ def _coerce(name: str, kind: object, raw: str) -> object:
     except ValueError:
         raise ConfigurationError(f"{name.upper()}={raw!r} is not a valid {kind}") from None
     return raw
+
+
+def _check_range(setting: Field[Any], value: object) -> None:
+    bounds = allowed_range(setting)
+    if bounds is None or not isinstance(value, int):
+        return
+    least, most = bounds
+    if not least <= value <= most:
+        zero = setting.metadata["zero"]
+        meaning = f" (0 {zero})" if zero else ""
+        raise ConfigurationError(f"{setting.name.upper()}={value} is out of range: it must be from {least} to {most}{meaning}")

@@ -7,6 +7,8 @@ must stop at once with exit 2 and one line on stderr naming the variable, never 
 from __future__ import annotations
 
 import os
+import re
+import signal
 import subprocess
 import sys
 from dataclasses import fields
@@ -15,9 +17,11 @@ from pathlib import Path
 import pytest
 
 from app.main import create_app
-from app.settings import ConfigurationError, Settings
+from app.settings import ConfigurationError, Settings, allowed_range
 from tests import services
 
+README = Path(__file__).resolve().parent.parent / "README.md"
+RANGED = [f for f in fields(Settings) if allowed_range(f) is not None]
 # Whatever the shell running the tests holds, the commands see only what a test gives them.
 SETTINGS_VARIABLES = {f.name.upper() for f in fields(Settings)}
 # Where a command that wrongly started would go: a database no test creates, Redis db 15.
@@ -33,13 +37,21 @@ COMMANDS = {
 
 def run(command: str, environment: dict[str, str], data_dir: Path) -> subprocess.CompletedProcess[str]:
     """`command` with only `environment` of the service's settings; the worker also gets a
-    broker and a database URL, which it needs to get as far as starting."""
+    broker and a database URL, which it needs to get as far as starting. A command that
+    wrongly starts is stopped, with every process it started, after 30 s."""
     program, *args = COMMANDS[command]
     base = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARIABLES} | {"DATA_DIR": str(data_dir)}
     if program == "kb-ingest-worker":
         base |= {"DATABASE_URL": NEVER_CREATED, "REDIS_URL": services.REDIS_URL, "REDIS_NAMESPACE": "kbi-test-refused-worker"}
-    script = Path(sys.executable).parent / program
-    return subprocess.run([str(script), *args], env=base | environment, capture_output=True, text=True, timeout=30)
+    argv = [str(Path(sys.executable).parent / program), *args]
+    process = subprocess.Popen(argv, env=base | environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, err = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        pytest.fail(f"{command} started with {environment}, where it should have refused to")
+    return subprocess.CompletedProcess(argv, process.returncode, out, err)
 
 
 def assert_one_line(result: subprocess.CompletedProcess[str], expected: str, *, code: int = 2) -> str:
@@ -62,4 +74,40 @@ def test_an_api_with_a_broker_but_no_database_url_refuses_to_start(tmp_path, bro
 def test_a_value_that_is_not_a_number_stops_every_command_with_exit_2(tmp_path, command):
     result = run(command, {"BATCH_SIZE": "abc"}, tmp_path)
     assert_one_line(result, "BATCH_SIZE='abc' is not a valid int")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_every_numeric_setting_has_a_range_which_the_readme_states():
+    numeric = [f.name for f in fields(Settings) if f.type == "int"]
+    assert numeric and [f.name for f in RANGED] == numeric
+    rows = {m[1]: m[2] for m in re.finditer(r"^\| `(\w+)` \| [^|]+ \| ([^|]+) \|", README.read_text(), re.MULTILINE)}
+    for setting in RANGED:
+        least, most = allowed_range(setting)  # type: ignore[misc]
+        assert rows[setting.name.upper()].startswith(f"{least}–{most}"), setting.name
+
+
+@pytest.mark.parametrize("setting", RANGED, ids=lambda f: f.name.upper())
+def test_a_number_outside_its_range_is_refused_naming_the_variable_and_the_range(setting):
+    name, (least, most) = setting.name.upper(), allowed_range(setting)
+    for value in (least - 1, most + 1):
+        with pytest.raises(ConfigurationError, match=f"^{name}={value} is out of range: it must be from {least} to {most}"):
+            Settings.from_env({name: str(value)})
+    assert [getattr(Settings.from_env({name: str(v)}), setting.name) for v in (least, most)] == [least, most]
+
+
+@pytest.mark.parametrize(
+    ("command", "variable", "value"),
+    [
+        ("serve", "EMBEDDED_WORKER_THREADS", "0"),  # started, and every job stayed pending for ever
+        ("worker", "SWEEP_INTERVAL_SECONDS", "0"),  # the sweeper looped without a pause
+        ("serve", "BATCH_SIZE", "0"),  # batches unlimited in records
+        ("worker", "MAX_BATCH_ATTEMPTS", "0"),  # every job failed at once
+        ("clients create", "SECRET_HASH_COST", "0"),  # a traceback from scrypt
+        ("serve", "SECRET_HASH_COST", "40"),  # an ExceptionGroup traceback at the embedded start
+        ("migrate", "WORKER_NICENESS", "-1"),
+    ],
+)
+def test_a_harmful_number_stops_the_command_at_start(tmp_path, command, variable, value):
+    result = run(command, {variable: value}, tmp_path)
+    assert_one_line(result, f"{variable}={value} is out of range: it must be from ")
     assert list(tmp_path.iterdir()) == []

@@ -25,7 +25,7 @@ from app.auth.standings import StandingCache
 from app.auth.token_endpoint import TokenController
 from app.auth.tokens import AccessTokens
 from app.runtime import Runtime
-from app.settings import ConfigurationError, Settings
+from app.settings import Settings
 
 PROTECTED = "requires_access_token"
 SCHEME = "accessToken"
@@ -33,8 +33,6 @@ TOKEN_PATH = "/auth/token"
 
 
 def access_tokens(settings: Settings) -> AccessTokens:
-    if settings.access_token_lifetime < 1:
-        raise ConfigurationError("ACCESS_TOKEN_LIFETIME must be at least 1 (seconds)")
     return AccessTokens(key=signing_key(settings), lifetime=settings.access_token_lifetime)
 
 
