@@ -5,6 +5,7 @@ Tests build `Settings(...)` directly; everything else receives a Settings instan
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import Field, dataclass, field, fields
@@ -85,6 +86,7 @@ class Settings:
     def __post_init__(self) -> None:
         for setting in fields(self):
             _check_range(setting, getattr(self, setting.name))
+        _check_log_level(self.log_level)
 
     @property
     def embedded(self) -> bool:
@@ -154,3 +156,9 @@ def _check_range(setting: Field[Any], value: object) -> None:
         zero = setting.metadata["zero"]
         meaning = f" (0 {zero})" if zero else ""
         raise ConfigurationError(f"{setting.name.upper()}={value} is out of range: it must be from {least} to {most}{meaning}")
+
+
+def _check_log_level(level: str) -> None:
+    """Python's level names, in any case (app/logs.py upper-cases them)."""
+    if level.upper() not in logging.getLevelNamesMapping():
+        raise ConfigurationError(f"LOG_LEVEL={level!r} is not a log level: use DEBUG, INFO, WARNING, ERROR or CRITICAL")

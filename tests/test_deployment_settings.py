@@ -111,3 +111,16 @@ def test_a_harmful_number_stops_the_command_at_start(tmp_path, command, variable
     result = run(command, {variable: value}, tmp_path)
     assert_one_line(result, f"{variable}={value} is out of range: it must be from ")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["serve", "migrate", "workspaces list", "worker"])
+def test_an_unknown_log_level_stops_every_command_at_start(tmp_path, command):
+    """The API and the worker processes failed in logging with a 37-line traceback each;
+    migrate and the admin commands, which log nothing, ran on."""
+    result = run(command, {"LOG_LEVEL": "LOUD"}, tmp_path)
+    assert_one_line(result, "LOG_LEVEL='LOUD' is not a log level: use DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_log_levels_are_python_s_names_in_any_case():
+    assert [Settings.from_env({"LOG_LEVEL": name}).log_level for name in ("debug", "Warning", "WARN", "CRITICAL")] == ["debug", "Warning", "WARN", "CRITICAL"]
