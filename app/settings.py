@@ -7,16 +7,35 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import Field, dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 MB = 1024 * 1024
 
 
 class ConfigurationError(Exception):
     """The environment asks for something the service cannot run with."""
+
+
+# What each URL setting may start with, and an example for the message refusing another.
+POSTGRES_SCHEMES = ("postgres", "postgresql", "postgresql+psycopg")
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+RABBITMQ_SCHEMES = ("amqp", "amqps")
+_URLS = {
+    "database_url": (
+        POSTGRES_SCHEMES,
+        "a PostgreSQL URL such as postgresql://user:password@host:5432/database (unset it for the embedded SQLite file)",
+    ),
+    "redis_url": (REDIS_SCHEMES, "a Redis URL such as redis://host:6379/0 (rediss:// and unix:// too)"),
+    "broker_url": (
+        RABBITMQ_SCHEMES + REDIS_SCHEMES,
+        "a RabbitMQ URL such as amqp://user:password@host:5672/vhost (amqps:// too) or a Redis one (redis://, rediss://, unix://)",
+    ),
+}
 
 
 def _normalize_database_url(url: str) -> str:
@@ -87,6 +106,10 @@ class Settings:
         for setting in fields(self):
             _check_range(setting, getattr(self, setting.name))
         _check_log_level(self.log_level)
+        for name, (schemes, example) in _URLS.items():
+            url = getattr(self, name)
+            if url:
+                _check_url(name.upper(), url, schemes, example)
 
     @property
     def embedded(self) -> bool:
@@ -162,3 +185,21 @@ def _check_log_level(level: str) -> None:
     """Python's level names, in any case (app/logs.py upper-cases them)."""
     if level.upper() not in logging.getLevelNamesMapping():
         raise ConfigurationError(f"LOG_LEVEL={level!r} is not a log level: use DEBUG, INFO, WARNING, ERROR or CRITICAL")
+
+
+def _check_url(name: str, url: str, schemes: tuple[str, ...], example: str) -> None:
+    """The scheme and the port only: the driver finds the rest when it connects. The message
+    never repeats the URL, which may hold a password."""
+    scheme, separator, _ = url.partition("://")
+    if not separator or not re.fullmatch(r"[a-z][a-z0-9+.-]*", scheme):
+        found = "it has no scheme"
+    elif scheme not in schemes:
+        found = f"it starts with {scheme}://"
+    else:
+        try:
+            urlsplit(url).port
+        except ValueError:
+            found = "its host or port is malformed"
+        else:
+            return
+    raise ConfigurationError(f"{name} must be {example}; {found}")

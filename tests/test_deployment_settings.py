@@ -48,10 +48,19 @@ def run(command: str, environment: dict[str, str], data_dir: Path) -> subprocess
     try:
         out, err = process.communicate(timeout=30)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
+        stop(process)
         pytest.fail(f"{command} started with {environment}, where it should have refused to")
     return subprocess.CompletedProcess(argv, process.returncode, out, err)
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    """SIGTERM first: uvicorn and Dramatiq's main process then stop (and wait for) their own children."""
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
 
 
 def assert_one_line(result: subprocess.CompletedProcess[str], expected: str, *, code: int = 2) -> str:
@@ -124,3 +133,34 @@ def test_an_unknown_log_level_stops_every_command_at_start(tmp_path, command):
 
 def test_log_levels_are_python_s_names_in_any_case():
     assert [Settings.from_env({"LOG_LEVEL": name}).log_level for name in ("debug", "Warning", "WARN", "CRITICAL")] == ["debug", "Warning", "WARN", "CRITICAL"]
+
+
+@pytest.mark.parametrize(
+    ("command", "variable", "value", "found"),
+    [
+        ("serve", "DATABASE_URL", "mysql://kb:hunter2@db/kb", "it starts with mysql://"),  # ModuleNotFoundError: MySQLdb
+        ("migrate", "DATABASE_URL", "mysql://kb:hunter2@db/kb", "it starts with mysql://"),
+        ("workspaces list", "DATABASE_URL", "garbage", "it has no scheme"),  # sqlalchemy's ArgumentError
+        ("worker", "DATABASE_URL", "mysql://kb:hunter2@db/kb", "it starts with mysql://"),
+        ("serve", "REDIS_URL", "notaurl", "it has no scheme"),  # ValueError: Redis URL must specify ...
+        ("worker", "REDIS_URL", "notaurl", "it has no scheme"),
+        ("serve", "BROKER_URL", "http://kb:hunter2@x", "it starts with http://"),  # ... misleading for BROKER_URL
+        ("worker", "BROKER_URL", "http://kb:hunter2@x", "it starts with http://"),
+    ],
+)
+def test_a_url_of_another_kind_stops_the_command_at_start_without_showing_the_url(tmp_path, command, variable, value, found):
+    line = assert_one_line(run(command, {variable: value}, tmp_path), f"{variable} must be a ")
+    assert line.endswith(found) and "hunter2" not in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_urls_each_setting_accepts():
+    for url in ("postgresql://kb:pw@db:5432/kb?sslmode=require", "postgres://db/kb", "postgresql+psycopg://db/kb", "postgresql://"):
+        assert Settings(database_url=url).database_url == url
+    for url in ("redis://cache:6379/0", "rediss://:pw@cache/1", "unix:///run/redis.sock"):
+        assert Settings(redis_url=url).redis_url == Settings(broker_url=url).broker_url == url
+    for url in ("amqp://guest:guest@mq:5672/", "amqps://mq/kb"):
+        assert Settings(broker_url=url).broker_url == url
+    for bad in ("postgresql://db:abc/kb", "sqlite:///kb.db", "postgresql+psycopg2://db/kb"):
+        with pytest.raises(ConfigurationError, match="^DATABASE_URL must be a PostgreSQL URL"):
+            Settings(database_url=bad)
