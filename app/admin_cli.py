@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app import migrations
 from app.auth import scopes as scope_rules
-from app.db import make_engine, make_sessions, transaction
+from app.db import DatabaseUnavailable, check_connection, make_engine, make_sessions, transaction
 from app.errors import ServiceError
 from app.models import AccessClient, Workspace
 from app.services import access_clients, workspaces
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         command = _COMMANDS[(args.command, args.action)]
         output = command(settings, args)
-    except (ServiceError, scope_rules.InvalidScope) as error:
+    except (ServiceError, scope_rules.InvalidScope, DatabaseUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(json.dumps(output, indent=2) if args.json else _text(output))
@@ -75,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
 def _in_transaction(settings: Settings, work: Callable[[Session], Any]) -> Any:
     engine = make_engine(settings)
     try:
+        check_connection(engine)
         if settings.embedded:
             migrations.upgrade(engine)
         with transaction(make_sessions(engine)) as session:

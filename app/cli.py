@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from app import admin_cli
+from app.db import DatabaseUnavailable
 from app.settings import ConfigurationError, Settings
 
 
@@ -25,19 +26,29 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigurationError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except DatabaseUnavailable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     return 0
 
 
 def _run(args: argparse.Namespace) -> None:
-    """`serve` and `migrate`; a configuration mistake ends them with its message, not a traceback."""
+    """`serve` and `migrate`; a configuration mistake or a database out of reach ends them
+    with its message, not a traceback."""
     if args.command == "serve":
         import uvicorn
 
+        from app.main import preflight
+
+        preflight(Settings.from_env())
         uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port, log_config=None)
     elif args.command == "migrate":
         from app import migrations
-        from app.db import make_engine
+        from app.db import check_connection, make_engine
 
         engine = make_engine(Settings.from_env())
-        migrations.upgrade(engine)
-        engine.dispose()
+        try:
+            check_connection(engine)
+            migrations.upgrade(engine)
+        finally:
+            engine.dispose()

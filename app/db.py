@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event, make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.settings import Settings
@@ -41,6 +41,28 @@ def make_engine(settings: Settings, *, ping: str = "always") -> Engine:
         _ping_after_idle(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, connect_args=connect_args)
+
+
+class DatabaseUnavailable(Exception):
+    """A command cannot reach its database: said in one line, never with the password."""
+
+
+def check_connection(engine: Engine) -> None:
+    """Connect once, so that a command whose database is missing or unreachable ends with
+    what failed, where, and the driver's reason on one line, not a traceback."""
+    try:
+        with engine.connect():
+            pass
+    except DBAPIError as error:
+        reason = " ".join(str(error.orig).split())
+        raise DatabaseUnavailable(f"cannot connect to {_where(engine.url)}: {reason}") from None
+
+
+def _where(url: URL) -> str:
+    if url.get_backend_name() == "sqlite":
+        return f"the SQLite database {url.database}"
+    port = f":{url.port}" if url.port else ""
+    return f'PostgreSQL database "{url.database}" on {url.host or "the default host"}{port}'
 
 
 # Unless DATABASE_URL, a libpq service file or the PG* environment says otherwise: libpq

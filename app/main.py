@@ -21,7 +21,7 @@ from app.api.request_ids import RequestIdMiddleware, stamp_request_id
 from app.api.stalled_bodies import StalledBodyMiddleware
 from app.auth import api_security, bootstrap
 from app.auth.standings import StandingCache
-from app.db import transaction
+from app.db import check_connection, make_engine, transaction
 from app.runtime import Runtime, build_runtime
 from app.services import recovery
 from app.settings import Settings
@@ -83,6 +83,20 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     api_security.document(app, prefix=API_PREFIX)
     return app
+
+
+def preflight(settings: Settings) -> None:
+    """What `kb-ingest serve` checks before it starts uvicorn, to refuse in one line: settings
+    that make a deployment, and a database it reaches when starting needs one (`start`: the
+    embedded mode migrates it, the first client goes into it). A deployment's API starts
+    without its database, and answers /ready with 503 until it is there."""
+    settings.check_deployment()
+    if settings.embedded or bootstrap.wanted(settings):
+        engine = make_engine(settings)
+        try:
+            check_connection(engine)
+        finally:
+            engine.dispose()
 
 
 def start(runtime: Runtime) -> EmbeddedWorker | None:

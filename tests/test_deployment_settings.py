@@ -1,7 +1,8 @@
 """Settings that cannot make a working deployment are refused when a process starts.
 
 The commands run as an operator runs them, in a subprocess with the bad environment: each
-must stop at once with exit 2 and one line on stderr naming the variable, never a traceback.
+must stop at once with exit 2 and one line on stderr naming the variable, never a traceback;
+one whose database is out of reach, with exit 1 and one line saying which and why.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import fields
 from pathlib import Path
 
 import pytest
+from sqlalchemy import make_url
 
 from app.main import create_app
 from app.settings import ConfigurationError, Settings, allowed_range
@@ -25,7 +27,8 @@ RANGED = [f for f in fields(Settings) if allowed_range(f) is not None]
 # Whatever the shell running the tests holds, the commands see only what a test gives them.
 SETTINGS_VARIABLES = {f.name.upper() for f in fields(Settings)}
 # Where a command that wrongly started would go: a database no test creates, Redis db 15.
-NEVER_CREATED = "postgresql://postgres@127.0.0.1:5432/kbi_never_created"
+MISSING_DATABASE = "kbi_never_created"
+NEVER_CREATED = f"postgresql://postgres@127.0.0.1:5432/{MISSING_DATABASE}"
 COMMANDS = {
     "serve": ["kb-ingest", "serve", "--port", "0"],
     "migrate": ["kb-ingest", "migrate"],
@@ -164,3 +167,28 @@ def test_the_urls_each_setting_accepts():
     for bad in ("postgresql://db:abc/kb", "sqlite:///kb.db", "postgresql+psycopg2://db/kb"):
         with pytest.raises(ConfigurationError, match="^DATABASE_URL must be a PostgreSQL URL"):
             Settings(database_url=bad)
+
+
+
+NO_SUCH_DATABASE = make_url(services.ADMIN_URL).set(database=MISSING_DATABASE)
+NO_SERVER = make_url("postgresql://postgres:hunter2@127.0.0.1:1").set(database=MISSING_DATABASE)
+
+
+@pytest.mark.parametrize(
+    ("command", "url", "reason"),
+    [
+        ("migrate", NO_SUCH_DATABASE, f'"{MISSING_DATABASE}" does not exist'),
+        ("workspaces list", NO_SUCH_DATABASE, f'"{MISSING_DATABASE}" does not exist'),
+        ("serve", NO_SUCH_DATABASE, f'"{MISSING_DATABASE}" does not exist'),
+        ("migrate", NO_SERVER, "Connection refused"),
+        ("workspaces list", NO_SERVER, "Connection refused"),
+    ],
+    ids=["migrate-no-such-database", "workspaces-list-no-such-database", "serve-no-such-database", "migrate-no-server", "workspaces-list-no-server"],
+)
+def test_a_database_out_of_reach_ends_the_command_with_one_line_saying_where_and_why(tmp_path, command, url, reason):
+    """migrate and the admin commands printed 114-121 lines of traceback; serve, which
+    migrates the database at an embedded start, one 10 KB log line of it, and exited 3."""
+    environment = {"DATABASE_URL": url.render_as_string(hide_password=False), "SECRET_KEY": "k" * 40}
+    line = assert_one_line(run(command, environment, tmp_path), "error: cannot connect to PostgreSQL database", code=1)
+    assert f'"{MISSING_DATABASE}" on {url.host}' in line and reason in line
+    assert not url.password or url.password not in line
