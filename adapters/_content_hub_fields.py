@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 from adapters.base import RecordError
 from adapters.generic_json import clean_tags
-from adapters.titles import MAX_TITLE_LENGTH
+from adapters.titles import FENCE, MAX_TITLE_LENGTH, outside_fences
 
 VALUE_FIELDS = {
     "STRING": "stringValue",
@@ -29,7 +29,6 @@ _INTEGER = re.compile(r"^[+-]?\d{1,19}$")
 _QA = re.compile(r"\bfaqs?\b|\bq\s*(?:&|and|/|n)\s*a\b|\bqna\b|\bqa\b|\bquestions?\s*(?:&|and)\s*answers?\b")
 _CODE = re.compile(r"^code$|\bcode\s*(?:samples?|examples?|snippets?|blocks?|listings?)\b|\bsnippets?\b|\b(?:sample|source)\s*code\b")
 _TEXT = frozenset({"text", "plain text", "plaintext", "txt"})
-_FENCE = re.compile(r"^[ >]*(`{3,}|~{3,})")
 _ATX = re.compile(r"^ {0,3}#{1,6}\s+(.+?)(?:\s+#+)?\s*$")
 _BLOCK_MARKERS = re.compile(r"^(?:\s*(?:>|[-*+]|\d{1,9}[.)]))+\s+")
 _LINK = re.compile(r"!?\[((?:\\.|[^\]\\])*)\]\((?:<[^>]*>|[^)\s]*)(?:\s+\"(?:\\.|[^\"\\])*\")?\)")
@@ -184,22 +183,14 @@ def url_from(attributes: list[Attribute]) -> str | None:
 def title_from_markdown(markdown: str) -> str:
     """The first heading outside code, else the first line, as plain text."""
     first_line = ""
-    fence = ""
-    for line in markdown.split("\n"):
-        match = _FENCE.match(line)
-        if fence or match:
-            if not fence:
-                fence = match.group(1)
-            elif match and match.group(1).startswith(fence):
-                fence = ""
-            continue
+    for line in outside_fences(markdown):
         heading = _ATX.match(line)
         if heading:
             return _clip(_plain(heading.group(1)))
         if not first_line and line.strip():
             first_line = _plain(_BLOCK_MARKERS.sub("", line))
     if not first_line:  # nothing but code: its first line
-        first_line = next((line for line in markdown.split("\n") if line.strip() and not _FENCE.match(line)), "")
+        first_line = next((line for line in markdown.split("\n") if line.strip() and not FENCE.match(line)), "")
     return _clip(first_line)
 
 

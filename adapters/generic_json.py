@@ -45,7 +45,10 @@ def clean_tags(values: Any, field: str = "tags") -> list[str]:
 class GenericJsonAdapter(Adapter):
     name = "generic-json"
     format = "json"
-    version = "1.0.0"  # part of the fingerprint: bump it when normalize's output changes
+    # Part of the fingerprint: bump it when normalize's output changes. 1.1.0: a derived
+    # title skips fenced code; null `deleted` is false; a wrong-typed `metadata` or
+    # `contentType` fails whatever its value.
+    version = "1.1.0"
 
     def items(self, payload: Any) -> list[Any]:
         if not isinstance(payload, dict):
@@ -63,8 +66,10 @@ class GenericJsonAdapter(Adapter):
         if not isinstance(item, dict):
             raise RecordError("record must be an object")
         source_id = source_id_of(item.get("id"))
-        deleted = item.get("deleted", False)
-        if not isinstance(deleted, bool):
+        deleted = item.get("deleted")
+        if deleted is None:  # absent or null, like every other optional field
+            deleted = False
+        elif not isinstance(deleted, bool):
             raise RecordError("deleted must be true or false", source_id=source_id)
         return Identity(source_id, deleted)
 
@@ -78,11 +83,15 @@ class GenericJsonAdapter(Adapter):
         title = item.get("title")
         if title is not None and not isinstance(title, str):
             raise RecordError("title must be a string")
-        content_type = item.get("contentType", DEFAULT_CONTENT_TYPE) or DEFAULT_CONTENT_TYPE
-        if content_type not in CONTENT_TYPES:
+        content_type = item.get("contentType")
+        if content_type is None:
+            content_type = DEFAULT_CONTENT_TYPE
+        elif not isinstance(content_type, str) or content_type not in CONTENT_TYPES:
             raise RecordError(f"contentType must be one of {', '.join(CONTENT_TYPES)}")
-        metadata = item.get("metadata") or {}
-        if not isinstance(metadata, dict):
+        metadata = item.get("metadata")
+        if metadata is None:
+            metadata = {}
+        elif not isinstance(metadata, dict):
             raise RecordError("metadata must be an object")
         url = item.get("url")
         if url is not None and not isinstance(url, str):

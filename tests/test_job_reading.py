@@ -228,6 +228,6 @@ def test_adapters_lists_the_registry(service):
     adapters = service.client.get("/api/v2/data-ingestion/adapters").json()
     # In the API document's order.
     assert adapters[:2] == [
-        {"name": "generic-json", "format": "json", "version": "1.0.0"},
+        {"name": "generic-json", "format": "json", "version": "1.1.0"},
         {"name": "content-hub", "format": "content-hub-json", "version": "1.0.1"},
     ]

@@ -43,6 +43,24 @@ def test_deleted_records_need_no_content():
     assert ADAPTER.identify({"id": "a", "deleted": True}).deleted is True
 
 
+def test_null_optional_fields_are_the_same_as_absent_ones():
+    given = {"id": "a", "content": "Body", "title": None, "contentType": None, "metadata": None, "url": None, "tags": None, "deleted": None}
+    assert ADAPTER.identify(given).deleted is False
+    assert ADAPTER.normalize(given, {}) == ADAPTER.normalize({"id": "a", "content": "Body"}, {})
+
+
+@pytest.mark.parametrize("metadata", [[], 0, False, "", [1], 1, True, "s"])
+def test_metadata_that_is_not_an_object_fails_whatever_its_value(metadata):
+    with pytest.raises(RecordError, match="metadata must be an object"):
+        ADAPTER.normalize({"id": "a", "content": "Body", "metadata": metadata}, {})
+
+
+@pytest.mark.parametrize("content_type", [0, False, "", 5, "Markdown", ["markdown"]])
+def test_a_content_type_that_is_not_one_of_the_four_fails_whatever_its_value(content_type):
+    with pytest.raises(RecordError, match="contentType must be one of"):
+        ADAPTER.normalize({"id": "a", "content": "Body", "contentType": content_type}, {})
+
+
 def test_normalize_fills_defaults_and_cleans_tags():
     record = ADAPTER.normalize({"id": "a", "content": "Body", "tags": ["b", " a ", "b", ""], "url": ""}, {})
     assert record.title == "Body"
@@ -69,6 +87,14 @@ def test_fingerprint_ignores_key_order_but_not_content():
         ("\n\n   first   line  \nsecond", "first line"),
         ("#hashtag is not a heading\nnext", "#hashtag is not a heading"),
         ("x" * 400, "x" * 299 + "…"),
+        # Fenced code holds no headings (a shell comment) and is no first line.
+        ("Install it:\n\n```bash\n# install the dependencies\npip install foo\n```\n\n# Getting started\n\nText.", "Getting started"),
+        ("```python\n# a comment\nprint(1)\n```\nThen run it.", "Then run it."),
+        ("~~~~\n# in code\n~~~\n# still in code\n~~~~\n## After", "After"),  # closed by a fence as long
+        ("> ```\n> # quoted code\n> ```\n# Heading", "Heading"),
+        ("```\n# only code\nline\n```", "# only code"),  # nothing but code: its first line
+        ("```\nnever closed\n# heading in code", "never closed"),
+        ("Inline ``` is not a fence\n# Heading", "Heading"),
     ],
 )
 def test_derived_title_is_the_first_heading_else_the_first_line(content, title):

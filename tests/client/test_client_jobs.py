@@ -177,7 +177,7 @@ def test_jobs_are_listed_by_status_across_pages(live_server, client: Client, kb_
 
 
 def test_adapters_and_knowledge_bases_are_listed(client: Client) -> None:
-    assert {"name": "generic-json", "format": "json", "version": "1.0.0"} in client.list_adapters()
+    assert {"name": "generic-json", "format": "json", "version": "1.1.0"} in client.list_adapters()
     created = client.ensure_knowledge_base("handbook", "the staff handbook")
     assert client.ensure_knowledge_base("handbook").id == created.id
     assert client.get_knowledge_base(created.id).description == "the staff handbook"
