@@ -12,7 +12,8 @@ import uuid
 
 import pytest
 import redis
-from sqlalchemy import create_engine, text
+from alembic import command
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from app import migrations
@@ -88,3 +89,11 @@ def postgres_settings(database_url: str, **overrides: object) -> Settings:
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
+
+
+def alembic(engine: Engine, action: str, revision: str) -> None:
+    """`alembic upgrade|downgrade <revision>` on `engine`'s database, in one transaction."""
+    config = migrations.config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        getattr(command, action)(config, revision)

@@ -6,14 +6,12 @@ from __future__ import annotations
 from uuid import UUID
 
 import pytest
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.db import transaction
-from app.migrations import ROOT
 from app.models import Job, JobBatch
+from tests import services
 from tests.test_resubmissions import RECORDS, origins, stored
 
 JOBS = "/api/v2/data-ingestion/jobs"
@@ -52,11 +50,7 @@ def test_a_batch_stores_its_records_or_names_its_origin_never_both(service):
 
 
 def _alembic(service, action: str, revision: str) -> None:  # type: ignore[no-untyped-def]
-    config = Config(str(ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "alembic"))
-    with service.runtime.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        getattr(command, action)(config, revision)
+    services.alembic(service.runtime.engine, action, revision)
 
 
 def test_downgrading_gives_every_copy_its_records_back(service):

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 from litestar.testing import TestClient
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from app import db
+from app import db, migrations
 from app.api import health
 from app.main import create_app
 from app.settings import Settings
@@ -211,3 +211,32 @@ def test_a_check_that_could_not_start_is_tried_again_by_the_next_probe(monkeypat
     first = asyncio.run(health._answer(health._running(runtime, "broker", lambda _runtime: "ok")))  # type: ignore[arg-type]
     second = asyncio.run(health._answer(health._running(runtime, "broker", lambda _runtime: "ok")))  # type: ignore[arg-type]
     assert (first, second) == ("unavailable: RuntimeError", "ok")
+
+
+def test_ready_says_when_the_database_schema_is_behind_this_release(postgres, redis_server):
+    """A forgotten `kb-ingest migrate` answered every request with a 500 while /ready said
+    200. A schema newer than the release (an older process during a deploy) stays ready."""
+    url = postgres.create()
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:  # a database nothing was migrated on
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        head = migrations._scripts()[0]
+        with TestClient(create_app(services.postgres_settings(url))) as client:
+            checks = client.get("/ready")
+            assert checks.status_code == 503
+            assert checks.json()["checks"]["database"] == f"unavailable: database schema: no schema, this release needs {head}; run kb-ingest migrate"
+            services.alembic(engine, "upgrade", "0014_failed_results_index")
+            assert client.get("/ready").json()["checks"]["database"] == (
+                f"unavailable: database schema: 0014_failed_results_index, this release needs {head}; run kb-ingest migrate"
+            )
+            services.alembic(engine, "upgrade", "head")
+            assert client.get("/ready").status_code == 200
+            with engine.begin() as connection:
+                connection.execute(text("UPDATE alembic_version SET version_num = '9999_a_later_release'"))
+            assert client.get("/ready").status_code == 200
+    finally:
+        engine.dispose()
+        postgres.drop(url)
+

@@ -9,8 +9,8 @@ from concurrent.futures import Future
 
 from litestar.di import NamedDependency
 from litestar import Response, get
-from sqlalchemy import text
 
+from app import migrations
 from app.api.schemas import Health
 from app.db import reading
 from app.runtime import Runtime
@@ -83,12 +83,13 @@ async def _answer(check: Future[str]) -> str:
 
 
 def _check_database(runtime: NamedDependency[Runtime]) -> str:
+    """The database answers, with a schema this release runs on."""
     try:
         with reading(runtime.engine) as connection:  # on SQLite, not queued behind a batch being applied
-            connection.execute(text("SELECT 1"))
+            behind = migrations.schema_behind(connection)
     except Exception as error:  # noqa: BLE001 - any failure means not ready
         return f"unavailable: {type(error).__name__}"
-    return "ok"
+    return f"unavailable: {behind}" if behind else "ok"
 
 
 def _check_broker(runtime: NamedDependency[Runtime]) -> str:
