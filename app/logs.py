@@ -9,6 +9,7 @@ from contextvars import ContextVar
 
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 job_id: ContextVar[str | None] = ContextVar("job_id", default=None)
+batch: ContextVar[int | None] = ContextVar("batch", default=None)
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 
@@ -17,6 +18,8 @@ class ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = getattr(record, "request_id", None) or request_id.get()
         record.job_id = getattr(record, "job_id", None) or job_id.get()
+        if getattr(record, "batch", None) is None:
+            record.batch = batch.get()
         return True
 
 

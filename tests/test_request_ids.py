@@ -5,12 +5,16 @@ from __future__ import annotations
 import logging
 import re
 import time
+from uuid import UUID
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from app import logs
+from app.db import transaction
 from app.main import create_app
+from app.models import JobBatch
 from app.settings import Settings
 from tests.client.conftest import SERVER_DEFAULTS, listening_socket, serve
 
@@ -110,3 +114,21 @@ def test_the_access_line_carries_the_request_id(tmp_path, caplog, monkeypatch, m
         sock.close()
     access = [r for r in caplog.records if r.name == "uvicorn.access"]
     assert access and {getattr(r, "request_id", None) for r in access} == {"rid-1"}
+
+
+@pytest.mark.parametrize("settings_overrides", [{"max_batch_attempts": 2}], indirect=True)
+def test_dramatiq_s_own_lines_about_a_failing_batch_carry_its_job_id_and_batch(service, caplog):
+    """"Failed to process message …" and "Retrying message …" are Dramatiq's, logged
+    outside the actor: they had no job id, so the error could not be traced to its job."""
+    caplog.handler.addFilter(logs.ContextFilter())
+    kb = service.create_kb()
+    service.pause_worker()
+    job_id = service.submit(kb, [{"id": f"r{i}", "content": "x"} for i in range(3)])
+    with transaction(service.runtime.sessions) as session:  # a line without a comma: a ValueError when read
+        session.execute(update(JobBatch).where(JobBatch.job_id == UUID(job_id)).values(items=b"[garbage]"))
+    service.resume_worker()
+    assert service.wait(job_id)["status"] == "failed"
+    failed = [r for r in caplog.records if r.name.startswith("dramatiq") and r.getMessage().startswith("Failed to process message")]
+    retried = [r for r in caplog.records if r.name.startswith("dramatiq") and r.getMessage().startswith("Retrying message")]
+    assert failed and retried
+    assert {(r.job_id, r.batch) for r in failed + retried} == {(job_id, 0)}

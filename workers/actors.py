@@ -8,7 +8,6 @@ from uuid import UUID
 import dramatiq
 
 import adapters
-from app import logs
 from app.queue import PROCESS_BATCH, QUEUE_NAME
 from app.runtime import Runtime
 from app.services.batches import run_batch
@@ -19,19 +18,16 @@ log = logging.getLogger(__name__)
 
 def declare_actors(runtime: Runtime) -> dramatiq.Actor:
     def process_batch(job_id: str, seq: int) -> None:
-        token = logs.job_id.set(job_id)
-        try:
-            outcome = run_batch(
-                runtime.sessions,
-                job_id=UUID(job_id),
-                seq=seq,
-                registry=adapters.registry,
-                limits=runtime.limits,
-                max_attempts=runtime.settings.max_batch_attempts,
-            )
-            log.info("batch %s: %s", seq, outcome, extra={"batch": seq})
-        finally:
-            logs.job_id.reset(token)
+        # Its log lines carry the job id and batch (workers/middleware.py: BatchLogContext).
+        outcome = run_batch(
+            runtime.sessions,
+            job_id=UUID(job_id),
+            seq=seq,
+            registry=adapters.registry,
+            limits=runtime.limits,
+            max_attempts=runtime.settings.max_batch_attempts,
+        )
+        log.info("batch %s: %s", seq, outcome)
 
     middleware.install(runtime)
     return dramatiq.actor(

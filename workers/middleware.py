@@ -5,6 +5,8 @@
   and also stops retrying once the batch used up its attempts counted in the database
   (that count also includes attempts whose worker process died, which Dramatiq never sees).
 - Sweeping: runs the sweeper thread for as long as the Dramatiq worker runs.
+- BatchLogContext: every line logged while a batch's message is handled carries its job
+  id and batch, Dramatiq's own too ("Failed to process message …", "Retrying message …").
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import dramatiq
 from dramatiq.middleware import Middleware
 from sqlalchemy import select
 
+from app import logs
 from app.db import transaction
 from app.models import JobBatch
 from app.queue import PROCESS_BATCH
@@ -83,6 +86,27 @@ class JobFailures(Middleware):
             return None
 
 
+class BatchLogContext(Middleware):
+    """Put first: Dramatiq calls `before_*` hooks in order and `after_*` ones in reverse,
+    so the context is set before any other middleware logs and cleared after all of them.
+    A worker thread handles one message at a time, so clearing means setting None."""
+
+    def before_process_message(self, broker: dramatiq.Broker, message: Any) -> None:
+        if message.actor_name == PROCESS_BATCH:
+            job_id, seq = message.args
+            logs.job_id.set(job_id)
+            logs.batch.set(seq)
+
+    def after_process_message(
+        self, broker: dramatiq.Broker, message: Any, *, result: Any = None, exception: BaseException | None = None
+    ) -> None:
+        logs.job_id.set(None)
+        logs.batch.set(None)
+
+    def after_skip_message(self, broker: dramatiq.Broker, message: Any) -> None:
+        self.after_process_message(broker, message)
+
+
 class Sweeping(Middleware):
     def __init__(self, runtime: Runtime) -> None:
         self.sweeper = Sweeper(runtime)
@@ -101,3 +125,4 @@ def install(runtime: Runtime) -> None:
         return
     broker.add_middleware(JobFailures(runtime))
     broker.add_middleware(Sweeping(runtime))
+    broker.add_middleware(BatchLogContext(), before=type(broker.middleware[0]))
