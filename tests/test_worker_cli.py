@@ -1,13 +1,22 @@
 """`kb-ingest-worker`: batch work yields the CPU to the API on a shared machine."""
 
+import json
 import os
+import signal
 import subprocess
 import sys
+import time
+import uuid
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine
 
+from app import migrations
 from app.queue import QUEUE_NAME
+from app.settings import Settings
+from tests import services
 from workers import cli
 
 
@@ -69,3 +78,61 @@ def test_idle_workers_look_for_new_batches_every_100_ms_unless_the_operator_says
     env = {k: v for k, v in os.environ.items() if k != "dramatiq_worker_timeout"} | environment
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
     assert int(out) == expected
+
+
+def _worker(database_url: str, **popen: object) -> subprocess.Popen[str]:
+    """`kb-ingest-worker --processes 1` on `database_url`, with only the settings given here."""
+    settings = {f.name.upper() for f in fields(Settings)}
+    environment = {k: v for k, v in os.environ.items() if k not in settings} | {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": services.REDIS_URL,
+        "REDIS_NAMESPACE": f"kbi-test-worker-{uuid.uuid4().hex[:8]}",
+    }
+    program = str(Path(sys.executable).parent / "kb-ingest-worker")
+    return subprocess.Popen(
+        [program, "--processes", "1"], env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, **popen
+    )
+
+
+def test_worker_refuses_a_database_whose_schema_is_behind_this_release(postgres, redis_server):
+    """Started before `kb-ingest migrate`, it logged a failed sweep every 30 s and failed every batch."""
+    url = postgres.create()
+    engine = create_engine(url)
+    try:
+        services.alembic(engine, "downgrade", "0014_failed_results_index")
+        worker = _worker(url)
+        try:
+            _, err = worker.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+            pytest.fail("the worker started on a schema behind its release")
+        assert worker.returncode == 1
+        assert err.splitlines() == [
+            f"kb-ingest-worker: database schema: 0014_failed_results_index, this release needs {migrations._scripts()[0]}; run kb-ingest migrate"
+        ]
+    finally:
+        engine.dispose()
+        postgres.drop(url)
+
+
+def test_every_line_the_worker_logs_is_json_dramatiq_s_main_process_too(postgres, redis_server):
+    """Dramatiq's main process ("booting up", "Sending signal", a worker process that exited)
+    wrote plain text between the JSON lines."""
+    url = postgres.create()
+    worker = _worker(url)
+    try:
+        lines: list[str] = []
+        deadline = time.monotonic() + 30
+        while not any("Worker process is ready for action" in line for line in lines) and time.monotonic() < deadline:
+            lines.append(worker.stderr.readline())  # type: ignore[union-attr]
+        os.killpg(worker.pid, signal.SIGTERM)
+        _, rest = worker.communicate(timeout=30)
+        logged = [json.loads(line) for line in [*lines, *rest.splitlines()] if line.strip()]
+        loggers = {entry["logger"] for entry in logged}
+        assert "dramatiq.MainProcess" in loggers and any(name.startswith("dramatiq.WorkerProcess") for name in loggers), loggers
+        assert any("booting up" in entry["message"] for entry in logged)
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.communicate()
+        postgres.drop(url)

@@ -21,6 +21,10 @@ from pathlib import Path
 WORKER_TIMEOUT_MS = 100
 os.environ.setdefault("dramatiq_worker_timeout", str(WORKER_TIMEOUT_MS))
 
+from sqlalchemy.exc import DBAPIError  # noqa: E402
+
+from app import logs, migrations  # noqa: E402
+from app.db import make_engine  # noqa: E402
 from app.queue import QUEUE_NAME  # noqa: E402 - after the environment above
 from app.settings import ConfigurationError, Settings  # noqa: E402
 
@@ -39,12 +43,33 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    behind = _schema_behind(settings)
+    if behind:
+        print(f"kb-ingest-worker: {behind}", file=sys.stderr)
+        return 1
     from dramatiq.cli import main as dramatiq_main
 
     _yield_cpu_to_the_api(settings.worker_niceness)
-
-    sys.argv = dramatiq_argv(list(sys.argv[1:] if argv is None else argv))
+    # Dramatiq's own main process lines (booting up, a worker process that exited) in the
+    # service's format too: Dramatiq leaves logging alone, the worker processes configure
+    # it as they load workers.entry.
+    logs.configure(settings.log_level, settings.log_json)
+    sys.argv = [*dramatiq_argv(list(sys.argv[1:] if argv is None else argv)), "--skip-logging"]
     return dramatiq_main() or 0
+
+
+def _schema_behind(settings: Settings) -> str | None:
+    """Why the database's schema is too old for this release (`kb-ingest migrate` not run),
+    or None. A database out of reach says nothing here: the workers start and wait for it,
+    as they wait for one that goes away later. The engine is gone before Dramatiq forks."""
+    engine = make_engine(settings)
+    try:
+        with engine.connect() as connection:
+            return migrations.schema_behind(connection)
+    except DBAPIError:
+        return None
+    finally:
+        engine.dispose()
 
 
 # Dramatiq's default is 8 threads per process. Batches are CPU-bound (parsing, hashing,
