@@ -47,7 +47,8 @@ class GenericJsonAdapter(Adapter):
     format = "json"
     # Part of the fingerprint: bump it when normalize's output changes. 1.1.0: a derived
     # title skips fenced code; null `deleted` is false; a wrong-typed `metadata` or
-    # `contentType` fails whatever its value.
+    # `contentType` fails whatever its value (but `[]` and `""`, which clients send for
+    # empty, still mean absent).
     version = "1.1.0"
 
     def items(self, payload: Any) -> list[Any]:
@@ -84,12 +85,12 @@ class GenericJsonAdapter(Adapter):
         if title is not None and not isinstance(title, str):
             raise RecordError("title must be a string")
         content_type = item.get("contentType")
-        if content_type is None:
+        if content_type is None or content_type == "":  # a form's empty field
             content_type = DEFAULT_CONTENT_TYPE
         elif not isinstance(content_type, str) or content_type not in CONTENT_TYPES:
             raise RecordError(f"contentType must be one of {', '.join(CONTENT_TYPES)}")
         metadata = item.get("metadata")
-        if metadata is None:
+        if metadata is None or metadata == []:  # PHP's json_encode writes an empty map as []
             metadata = {}
         elif not isinstance(metadata, dict):
             raise RecordError("metadata must be an object")

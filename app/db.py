@@ -62,7 +62,8 @@ def _where(url: URL) -> str:
     if url.get_backend_name() == "sqlite":
         return f"the SQLite database {url.database}"
     port = f":{url.port}" if url.port else ""
-    return f'PostgreSQL database "{url.database}" on {url.host or "the default host"}{port}'
+    database = f'PostgreSQL database "{url.database}"' if url.database else "the default PostgreSQL database"
+    return f'{database} on {url.host or "the default host"}{port}'
 
 
 # Unless DATABASE_URL, a libpq service file or the PG* environment says otherwise: libpq

@@ -436,19 +436,19 @@ def test_the_later_record_wins_also_when_it_fails(service):
 
 def test_null_optional_fields_are_taken_and_wrong_types_fail_whatever_their_value(service):
     """Clients that send unset optional fields as null lost the record to `deleted: null`;
-    `metadata: []` or `contentType: 0` passed as `{}` and markdown where `[1]` or `5` failed."""
+    `metadata: ""` or `contentType: 0` passed as `{}` and markdown where `"s"` or `5` failed."""
     nulls = {"title": None, "contentType": None, "metadata": None, "url": None, "tags": None, "deleted": None}
     kb = service.create_kb()
     job = service.run(
         kb,
         [
             {"id": "nulls", "content": "# Title\nbody", **nulls},
-            {"id": "empty-list", "content": "x", "metadata": []},
+            {"id": "empty-string", "content": "x", "metadata": ""},
             {"id": "zero", "content": "x", "contentType": 0},
         ],
     )
     errors = results_of(service, job)
-    assert errors == {"nulls": None, "empty-list": "metadata must be an object", "zero": "contentType must be one of text, markdown, code, qa_pair"}
+    assert errors == {"nulls": None, "empty-string": "metadata must be an object", "zero": "contentType must be one of text, markdown, code, qa_pair"}
     assert job["result"]["entriesCreated"] == 1
     (entry,) = service.entries(kb)
     assert (entry["sourceId"], entry["title"], entry["contentType"], entry["metadata"], entry["tags"]) == ("nulls", "Title", "markdown", {}, [])

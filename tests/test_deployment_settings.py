@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import make_url
 
+from app import db
 from app.main import create_app
 from app.settings import ConfigurationError, Settings, allowed_range
 from tests import services
@@ -158,8 +159,13 @@ def test_a_url_of_another_kind_stops_the_command_at_start_without_showing_the_ur
 
 
 def test_the_urls_each_setting_accepts():
-    for url in ("postgresql://kb:pw@db:5432/kb?sslmode=require", "postgres://db/kb", "postgresql+psycopg://db/kb", "postgresql://"):
+    # Passwords with `/`, `#`, `?` (base64 secrets) connect, and were refused by urlsplit's reading.
+    passwords = ("postgresql://kb:Xk9/Lq+3vR@db:5432/kb", "postgresql://kb:ab#c/d@db/kb", "postgresql://kb:a?b@db/kb")
+    for url in ("postgresql://kb:pw@db:5432/kb?sslmode=require", "postgres://db/kb", "postgresql+psycopg://db/kb", "postgresql://", *passwords):
         assert Settings(database_url=url).database_url == url
+    assert Settings(redis_url="REDIS://cache:6379/0").redis_url == "REDIS://cache:6379/0"  # as redis-py takes it
+    # What the benchmarks run with: every request counted, none refused.
+    assert Settings.from_env({"RATE_LIMIT_PER_MINUTE": "100000000"}).rate_limit_per_minute == 100_000_000
     for url in ("redis://cache:6379/0", "rediss://:pw@cache/1", "unix:///run/redis.sock"):
         assert Settings(redis_url=url).redis_url == Settings(broker_url=url).broker_url == url
     for url in ("amqp://guest:guest@mq:5672/", "amqps://mq/kb"):
@@ -192,3 +198,7 @@ def test_a_database_out_of_reach_ends_the_command_with_one_line_saying_where_and
     line = assert_one_line(run(command, environment, tmp_path), "error: cannot connect to PostgreSQL database", code=1)
     assert f'"{MISSING_DATABASE}" on {url.host}' in line and reason in line
     assert not url.password or url.password not in line
+
+
+def test_a_url_naming_no_database_is_said_to_mean_the_default_one():
+    assert db._where(make_url("postgresql://postgres@127.0.0.1:1")) == "the default PostgreSQL database on 127.0.0.1:1"

@@ -1,6 +1,7 @@
 """Cross-cutting HTTP behaviour: errors in our JSON shape, health probes, request ids, OpenAPI."""
 
 import asyncio
+import logging
 import socket
 import threading
 import time
@@ -213,7 +214,7 @@ def test_a_check_that_could_not_start_is_tried_again_by_the_next_probe(monkeypat
     assert (first, second) == ("unavailable: RuntimeError", "ok")
 
 
-def test_ready_says_when_the_database_schema_is_behind_this_release(postgres, redis_server):
+def test_ready_says_when_the_database_schema_is_behind_this_release(postgres, redis_server, caplog):
     """A forgotten `kb-ingest migrate` answered every request with a 500 while /ready said
     200. A schema newer than the release (an older process during a deploy) stays ready."""
     url = postgres.create()
@@ -233,6 +234,14 @@ def test_ready_says_when_the_database_schema_is_behind_this_release(postgres, re
             )
             services.alembic(engine, "upgrade", "head")
             assert client.get("/ready").status_code == 200
+            alembic_log = logging.getLogger("alembic")  # the app's logging setup took caplog's handler off the root
+            alembic_log.addHandler(caplog.handler)
+            try:
+                with caplog.at_level(logging.DEBUG, logger="alembic"):
+                    client.get("/ready")
+            finally:
+                alembic_log.removeHandler(caplog.handler)
+            assert [r.getMessage() for r in caplog.records if r.name.startswith("alembic")] == []  # nothing logged per probe
             with engine.begin() as connection:
                 connection.execute(text("UPDATE alembic_version SET version_num = '9999_a_later_release'"))
             assert client.get("/ready").status_code == 200

@@ -49,13 +49,20 @@ def test_null_optional_fields_are_the_same_as_absent_ones():
     assert ADAPTER.normalize(given, {}) == ADAPTER.normalize({"id": "a", "content": "Body"}, {})
 
 
-@pytest.mark.parametrize("metadata", [[], 0, False, "", [1], 1, True, "s"])
+def test_empty_metadata_and_content_type_as_clients_send_them_mean_absent():
+    """PHP's json_encode writes an empty map as [], a web form an unset field as ""."""
+    assert ADAPTER.normalize({"id": "a", "content": "Body", "metadata": [], "contentType": ""}, {}) == ADAPTER.normalize(
+        {"id": "a", "content": "Body"}, {}
+    )
+
+
+@pytest.mark.parametrize("metadata", [0, False, "", [1], 1, True, "s", [{}]])
 def test_metadata_that_is_not_an_object_fails_whatever_its_value(metadata):
     with pytest.raises(RecordError, match="metadata must be an object"):
         ADAPTER.normalize({"id": "a", "content": "Body", "metadata": metadata}, {})
 
 
-@pytest.mark.parametrize("content_type", [0, False, "", 5, "Markdown", ["markdown"]])
+@pytest.mark.parametrize("content_type", [0, False, " ", 5, "Markdown", ["markdown"]])
 def test_a_content_type_that_is_not_one_of_the_four_fails_whatever_its_value(content_type):
     with pytest.raises(RecordError, match="contentType must be one of"):
         ADAPTER.normalize({"id": "a", "content": "Body", "contentType": content_type}, {})
