@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 from adapters.base import RecordError
 from adapters.generic_json import clean_tags
-from adapters.titles import FENCE, MAX_TITLE_LENGTH, outside_fences
+from adapters.titles import MAX_TITLE_LENGTH, first_code_line, outside_fences
 
 VALUE_FIELDS = {
     "STRING": "stringValue",
@@ -190,7 +190,7 @@ def title_from_markdown(markdown: str) -> str:
         if not first_line and line.strip():
             first_line = _plain(_BLOCK_MARKERS.sub("", line))
     if not first_line:  # nothing but code: its first line
-        first_line = next((line for line in markdown.split("\n") if line.strip() and not FENCE.match(line)), "")
+        first_line = first_code_line(markdown)
     return _clip(first_line)
 
 

@@ -25,6 +25,11 @@ def outside_fences(markdown: str) -> Iterator[str]:
         yield line
 
 
+def first_code_line(markdown: str) -> str:
+    """The title of text that is nothing but code: its first line that is not a fence."""
+    return next((line for line in markdown.split("\n") if line.strip() and not FENCE.match(line)), "")
+
+
 def derive_title(content: str) -> str:
     """First Markdown heading outside fenced code, else the first non-blank line outside
     it (else the code's first line), trimmed to a sane length."""
@@ -35,8 +40,8 @@ def derive_title(content: str) -> str:
         title = match.group(1)
     else:
         title = next((line for line in text.splitlines() if line.strip()), "")
-        if not title:  # nothing but code: its first line
-            title = next((line for line in content.splitlines() if line.strip() and not FENCE.match(line)), "")
+        if not title:
+            title = first_code_line(content)
     title = " ".join(title.split())
     if len(title) > MAX_TITLE_LENGTH:
         title = title[: MAX_TITLE_LENGTH - 1].rstrip() + "…"

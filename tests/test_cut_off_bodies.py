@@ -267,3 +267,49 @@ def test_a_slow_body_that_keeps_arriving_and_a_response_after_it_are_not_cut(imp
     assert answer.startswith(b"HTTP/1.1 201 "), answer
     names = [kb["name"] for kb in httpx.get(f"{url}/api/v2/knowledge-bases", headers=auth).json()["knowledgeBases"]]
     assert names == ["arrives slowly"]
+
+
+@pytest.fixture
+def very_impatient(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    with running(tmp_path, body_idle_timeout_seconds=1) as server:
+        yield server
+
+
+def test_a_response_streaming_for_longer_than_the_idle_timeout_is_not_cut(very_impatient):
+    """Once the request's body is whole, the server's waits for the client (a streamed
+    response listening for it to leave) are not timed: an `includePayload` read slowly
+    for several seconds arrives whole, under a 1 s idle timeout."""
+    url, auth = very_impatient
+    kb = httpx.post(f"{url}/api/v2/knowledge-bases", json={"name": "kb"}, headers=auth).json()["id"]
+    data = {"records": [{"id": f"r{i}", "content": f"{i} " + "x" * 8000} for i in range(1000)]}  # 8 MB
+    job = httpx.post(f"{url}{JOBS}", json={"adapterType": "generic-json", "knowledgeBaseId": kb, "data": data}, headers=auth, timeout=60)
+    job_id = job.json()["jobId"]
+    deadline = time.monotonic() + 60
+    while httpx.get(f"{url}{JOBS}/{job_id}", headers=auth).json()["status"] != "completed" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    host, port = url.removeprefix("http://").split(":")
+    with socket.socket() as connection:
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+        connection.connect((host, int(port)))
+        request = f"GET {JOBS}/{job_id}?includePayload=true HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n"
+        connection.sendall(request.encode() + "".join(f"{k}: {v}\r\n" for k, v in auth.items()).encode() + b"\r\n")
+        started, answer = time.monotonic(), b""
+        while chunk := connection.recv(32768):
+            answer += chunk
+            time.sleep(0.03)  # about 1 MB/s
+        took = time.monotonic() - started
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 "), head
+    assert b"transfer-encoding: chunked" in head.lower()
+    assert took > 2, f"the response took {took:.1f} s: too short to show anything"
+    assert json.loads(_unchunked(body))["payload"] == data
+
+
+def _unchunked(body: bytes) -> bytes:
+    whole, rest = b"", body
+    while True:
+        size, _, rest = rest.partition(b"\r\n")
+        length = int(size, 16)
+        if length == 0:
+            return whole
+        whole, rest = whole + rest[:length], rest[length + 2 :]

@@ -80,7 +80,7 @@ def test_idle_workers_look_for_new_batches_every_100_ms_unless_the_operator_says
     assert int(out) == expected
 
 
-def _worker(database_url: str, **popen: object) -> subprocess.Popen[str]:
+def _worker(database_url: str, extra: list[str] | None = None) -> subprocess.Popen[str]:
     """`kb-ingest-worker --processes 1` on `database_url`, with only the settings given here."""
     settings = {f.name.upper() for f in fields(Settings)}
     environment = {k: v for k, v in os.environ.items() if k not in settings} | {
@@ -90,7 +90,7 @@ def _worker(database_url: str, **popen: object) -> subprocess.Popen[str]:
     }
     program = str(Path(sys.executable).parent / "kb-ingest-worker")
     return subprocess.Popen(
-        [program, "--processes", "1"], env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, **popen
+        [program, "--processes", "1", *(extra or [])], env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
     )
 
 
@@ -131,6 +131,27 @@ def test_every_line_the_worker_logs_is_json_dramatiq_s_main_process_too(postgres
         loggers = {entry["logger"] for entry in logged}
         assert "dramatiq.MainProcess" in loggers and any(name.startswith("dramatiq.WorkerProcess") for name in loggers), loggers
         assert any("booting up" in entry["message"] for entry in logged)
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.communicate()
+        postgres.drop(url)
+
+
+def test_with_a_log_file_dramatiq_s_main_process_still_writes_to_it(postgres, redis_server, tmp_path):
+    """Dramatiq's main process writes --log-file itself; the service's logging in that
+    process would have sent its lines to stderr instead."""
+    url = postgres.create()
+    log_file = tmp_path / "worker.log"
+    worker = _worker(url, extra=["--log-file", str(log_file)])
+    try:
+        deadline = time.monotonic() + 30
+        while "ready for action" not in (log_file.read_text() if log_file.exists() else "") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.communicate(timeout=30)
+        written = log_file.read_text()
+        assert "booting up" in written and "ready for action" in written, written
     finally:
         if worker.poll() is None:
             os.killpg(worker.pid, signal.SIGKILL)

@@ -50,11 +50,15 @@ def main(argv: list[str] | None = None) -> int:
     from dramatiq.cli import main as dramatiq_main
 
     _yield_cpu_to_the_api(settings.worker_niceness)
-    # Dramatiq's own main process lines (booting up, a worker process that exited) in the
-    # service's format too: Dramatiq leaves logging alone, the worker processes configure
-    # it as they load workers.entry.
-    logs.configure(settings.log_level, settings.log_json)
-    sys.argv = [*dramatiq_argv(list(sys.argv[1:] if argv is None else argv)), "--skip-logging"]
+    args = list(sys.argv[1:] if argv is None else argv)
+    sys.argv = dramatiq_argv(args)
+    if not any(arg == "--log-file" or arg.startswith("--log-file=") for arg in args):
+        # Dramatiq's own main-process lines (booting up, a worker process that exited) in
+        # the service's format too: Dramatiq's plain-text basicConfig is skipped, and the
+        # worker processes configure logging as they load workers.entry. With --log-file
+        # Dramatiq's main process writes to that file itself, so its setup stays.
+        logs.configure(settings.log_level, settings.log_json)
+        sys.argv.append("--skip-logging")
     return dramatiq_main() or 0
 
 
