@@ -59,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
     """Exit 2 for a bad setting, as `serve`, `migrate` and `kb-ingest-worker` do; 1 for a refused command."""
     try:
         settings = Settings.from_env()
+        settings.check_deployment()  # with a broker but no DATABASE_URL it used a local SQLite file
     except ConfigurationError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

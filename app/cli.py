@@ -46,7 +46,9 @@ def _run(args: argparse.Namespace) -> None:
         from app import migrations
         from app.db import check_connection, make_engine
 
-        engine = make_engine(Settings.from_env())
+        settings = Settings.from_env()
+        settings.check_deployment()  # with a broker but no DATABASE_URL it migrated a local SQLite file
+        engine = make_engine(settings)
         try:
             check_connection(engine)
             migrations.upgrade(engine)

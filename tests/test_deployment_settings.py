@@ -202,3 +202,11 @@ def test_a_database_out_of_reach_ends_the_command_with_one_line_saying_where_and
 
 def test_a_url_naming_no_database_is_said_to_mean_the_default_one():
     assert db._where(make_url("postgresql://postgres@127.0.0.1:1")) == "the default PostgreSQL database on 127.0.0.1:1"
+
+
+@pytest.mark.parametrize("command", ["migrate", "workspaces list", "clients create"])
+def test_migrate_and_the_admin_commands_refuse_a_broker_without_a_database_url(tmp_path, command):
+    """As serve and the worker do: they went on with a SQLite file of their own in DATA_DIR,
+    and `migrate` reported success on a database no process of the deployment uses."""
+    assert_one_line(run(command, {"REDIS_URL": services.REDIS_URL}, tmp_path), "DATABASE_URL is not")
+    assert list(tmp_path.iterdir()) == []
