@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app import migrations
 from app.auth import scopes as scope_rules
-from app.db import DatabaseUnavailable, check_connection, make_engine, make_sessions, transaction
+from app.db import DatabaseUnavailable, checked_engine, make_sessions, transaction
 from app.errors import ServiceError
 from app.models import AccessClient, Workspace
 from app.services import access_clients, workspaces
@@ -74,15 +74,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _in_transaction(settings: Settings, work: Callable[[Session], Any]) -> Any:
-    engine = make_engine(settings)
-    try:
-        check_connection(engine)
+    with checked_engine(settings) as engine:
         if settings.embedded:
             migrations.upgrade(engine)
         with transaction(make_sessions(engine)) as session:
             return work(session)
-    finally:
-        engine.dispose()
 
 
 def _create_workspace(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:

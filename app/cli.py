@@ -44,13 +44,9 @@ def _run(args: argparse.Namespace) -> None:
         uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port, log_config=None)
     elif args.command == "migrate":
         from app import migrations
-        from app.db import check_connection, make_engine
+        from app.db import checked_engine
 
         settings = Settings.from_env()
         settings.check_deployment()  # with a broker but no DATABASE_URL it migrated a local SQLite file
-        engine = make_engine(settings)
-        try:
-            check_connection(engine)
+        with checked_engine(settings) as engine:
             migrations.upgrade(engine)
-        finally:
-            engine.dispose()

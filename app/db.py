@@ -58,6 +58,18 @@ def check_connection(engine: Engine) -> None:
         raise DatabaseUnavailable(f"cannot connect to {_where(engine.url)}: {reason}") from None
 
 
+@contextmanager
+def checked_engine(settings: Settings) -> Iterator[Engine]:
+    """An engine for a one-off command, its database reached first (DatabaseUnavailable
+    otherwise), disposed after."""
+    engine = make_engine(settings)
+    try:
+        check_connection(engine)
+        yield engine
+    finally:
+        engine.dispose()
+
+
 def _where(url: URL) -> str:
     if url.get_backend_name() == "sqlite":
         return f"the SQLite database {url.database}"

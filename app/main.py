@@ -21,7 +21,7 @@ from app.api.request_ids import RequestIdMiddleware, stamp_request_id
 from app.api.stalled_bodies import StalledBodyMiddleware
 from app.auth import api_security, bootstrap
 from app.auth.standings import StandingCache
-from app.db import check_connection, make_engine, transaction
+from app.db import checked_engine, transaction
 from app.runtime import Runtime, build_runtime
 from app.services import recovery
 from app.settings import Settings
@@ -92,11 +92,8 @@ def preflight(settings: Settings) -> None:
     without its database, and answers /ready with 503 until it is there."""
     settings.check_deployment()
     if settings.embedded or bootstrap.wanted(settings):
-        engine = make_engine(settings)
-        try:
-            check_connection(engine)
-        finally:
-            engine.dispose()
+        with checked_engine(settings):
+            pass
 
 
 def start(runtime: Runtime) -> EmbeddedWorker | None:

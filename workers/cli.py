@@ -24,7 +24,7 @@ os.environ.setdefault("dramatiq_worker_timeout", str(WORKER_TIMEOUT_MS))
 from sqlalchemy.exc import DBAPIError  # noqa: E402
 
 from app import logs, migrations  # noqa: E402
-from app.db import make_engine  # noqa: E402
+from app.db import DatabaseUnavailable, checked_engine  # noqa: E402
 from app.queue import QUEUE_NAME  # noqa: E402 - after the environment above
 from app.settings import ConfigurationError, Settings  # noqa: E402
 
@@ -66,14 +66,11 @@ def _schema_behind(settings: Settings) -> str | None:
     """Why the database's schema is too old for this release (`kb-ingest migrate` not run),
     or None. A database out of reach says nothing here: the workers start and wait for it,
     as they wait for one that goes away later. The engine is gone before Dramatiq forks."""
-    engine = make_engine(settings)
     try:
-        with engine.connect() as connection:
+        with checked_engine(settings) as engine, engine.connect() as connection:
             return migrations.schema_behind(connection)
-    except DBAPIError:
+    except (DatabaseUnavailable, DBAPIError):  # the database can't say: the workers wait for it
         return None
-    finally:
-        engine.dispose()
 
 
 # Dramatiq's default is 8 threads per process. Batches are CPU-bound (parsing, hashing,
